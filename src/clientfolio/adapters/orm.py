@@ -1,0 +1,139 @@
+"""Tables, and the imperative mapping of the domain's plain classes onto them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        MetaData, String, Table, Text, UniqueConstraint, BigInteger)
+from sqlalchemy.orm import registry, relationship
+
+from clientfolio.domain.audit import AuditEvent
+from clientfolio.domain.model import (Customer, CustomerIdentifier, Document, DocumentTag, User,
+                                      Version)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+mapper_registry = registry(metadata=metadata)
+
+UTC = DateTime(timezone=True)
+
+vault_meta = Table(
+    "vault_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("own_customers_only", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTC, nullable=False),
+)
+
+customers = Table(
+    "customers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("owner_id", ForeignKey("users.id"), nullable=True, index=True),
+    Column("phone_sealed", LargeBinary, nullable=True),
+    Column("email_sealed", LargeBinary, nullable=True),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+)
+
+customer_identifiers = Table(
+    "customer_identifiers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("lookup_hash", String(64), nullable=False, index=True),
+    UniqueConstraint("customer_id", "kind", name="uq_customer_identifiers_customer_kind"),
+)
+
+documents = Table(
+    "documents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", ForeignKey("customers.id"), nullable=False, index=True),
+    Column("category", String(40), nullable=False),
+    Column("subtype", String(40), nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("sensitivity", String(16), nullable=False),
+    Column("issued_on", Date, nullable=True),
+    Column("expires_on", Date, nullable=True, index=True),
+    Column("paper_location", String(300), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_by", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTC, nullable=False),
+    Column("updated_at", UTC, nullable=False),
+    Index("ix_documents_customer_category", "customer_id", "category", "subtype"),
+)
+
+document_tags = Table(
+    "document_tags", metadata,
+    Column("document_id", ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(40), primary_key=True),
+    Index("ix_document_tags_tag", "tag"),
+)
+
+versions = Table(
+    "versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document_id", ForeignKey("documents.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("blob_id", String(32), nullable=False, index=True),  # a restored version shares its blob
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("original_name_sealed", LargeBinary, nullable=True),
+    Column("uploaded_by", ForeignKey("users.id"), nullable=False),
+    Column("uploaded_at", UTC, nullable=False),
+    Column("note", String(500), nullable=True),
+    UniqueConstraint("document_id", "number", name="uq_versions_document_number"),
+)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("at", UTC, nullable=False, index=True),
+    Column("actor", String(64), nullable=False, index=True),
+    Column("action", String(64), nullable=False, index=True),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("customer_code", String(16), nullable=True, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+_mapped = False
+
+
+def start_mappers() -> None:
+    """Map once per process; idempotent so tests and tools can call it freely."""
+    global _mapped
+    if _mapped:
+        return
+    _mapped = True
+    mapper_registry.map_imperatively(User, users)
+    mapper_registry.map_imperatively(CustomerIdentifier, customer_identifiers)
+    mapper_registry.map_imperatively(Customer, customers, properties={
+        "identifiers": relationship(CustomerIdentifier, cascade="all, delete-orphan", lazy="selectin"),
+    })
+    mapper_registry.map_imperatively(DocumentTag, document_tags)
+    mapper_registry.map_imperatively(Version, versions)
+    mapper_registry.map_imperatively(Document, documents, properties={
+        "versions": relationship(Version, order_by=versions.c.number, lazy="selectin"),
+        "tag_rows": relationship(DocumentTag, cascade="all, delete-orphan", lazy="selectin"),
+    })
+    mapper_registry.map_imperatively(AuditEvent, audit_events)

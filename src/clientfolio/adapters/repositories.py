@@ -1,0 +1,211 @@
+"""Queries the services need, one small repository per aggregate. Permission filters run in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from clientfolio.adapters import orm
+from clientfolio.domain.audit import GENESIS, AuditEvent
+from clientfolio.domain.model import Customer, Document, User, Version
+from clientfolio.domain.queries import AuditFilter, CustomerFilter, DocumentFilter
+
+
+class UserRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, user: User) -> None:
+        self.session.add(user)
+        self.session.flush()
+
+    def by_name(self, name: str) -> User | None:
+        return self.session.scalars(select(User).where(orm.users.c.name == name)).first()
+
+    def get(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def list(self) -> list[User]:
+        return list(self.session.scalars(select(User).order_by(orm.users.c.name)))
+
+    def names(self, ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        rows = self.session.execute(select(orm.users.c.id, orm.users.c.name).where(orm.users.c.id.in_(ids)))
+        return {row.id: row.name for row in rows}
+
+
+class CustomerRepository:
+    _SORTS = {"code": orm.customers.c.code, "name": orm.customers.c.name,
+              "created": orm.customers.c.created_at, "-created": orm.customers.c.created_at.desc()}
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, customer: Customer) -> None:
+        self.session.add(customer)
+        self.session.flush()
+
+    def by_code(self, code: str) -> Customer | None:
+        return self.session.scalars(select(Customer).where(orm.customers.c.code == code)).first()
+
+    def get(self, customer_id: int) -> Customer | None:
+        return self.session.get(Customer, customer_id)
+
+    def by_identifier_hash(self, lookup_hash: str) -> list[Customer]:
+        stmt = (select(Customer).join(orm.customer_identifiers)
+                .where(orm.customer_identifiers.c.lookup_hash == lookup_hash))
+        return list(self.session.scalars(stmt).unique())
+
+    def count(self, *, owner_id: int | None = None) -> int:
+        stmt = select(func.count()).select_from(orm.customers)
+        if owner_id is not None:
+            stmt = stmt.where(orm.customers.c.owner_id == owner_id)
+        return self.session.scalar(stmt) or 0
+
+    def all(self) -> Iterator[Customer]:
+        yield from self.session.scalars(select(Customer).order_by(orm.customers.c.id)).yield_per(500)
+
+    def _filtered(self, f: CustomerFilter):
+        stmt = select(Customer)
+        c = orm.customers.c
+        if f.owner_id is not None:
+            stmt = stmt.where(c.owner_id == f.owner_id)
+        if f.tier:
+            stmt = stmt.where(c.tier == f.tier)
+        if f.kind:
+            stmt = stmt.where(c.kind == f.kind)
+        if f.name_contains:
+            pattern = "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = stmt.where(or_(c.name.like(pattern, escape="\\"), c.code == f.name_contains.upper()))
+        return stmt
+
+    def list(self, f: CustomerFilter) -> tuple[list[Customer], int]:
+        stmt = self._filtered(f)
+        total = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        order = self._SORTS.get(f.sort, orm.customers.c.code)
+        rows = self.session.scalars(stmt.order_by(order, orm.customers.c.id).limit(f.limit).offset(f.offset))
+        return list(rows), total or 0
+
+
+class DocumentRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, document: Document) -> None:
+        self.session.add(document)
+        self.session.flush()
+
+    def get(self, document_id: int) -> Document | None:
+        return self.session.get(Document, document_id)
+
+    def with_content(self, customer_id: int, sha256: str) -> Document | None:
+        """A live document of this customer that holds exactly these bytes in any version."""
+        d, v = orm.documents.c, orm.versions.c
+        stmt = (select(Document).join(orm.versions, v.document_id == d.id)
+                .where(d.customer_id == customer_id, v.sha256 == sha256, d.status != "deleted"))
+        return self.session.scalars(stmt).first()
+
+    def list(self, f: DocumentFilter) -> tuple[list[Document], int]:
+        d = orm.documents.c
+        stmt = select(Document).where(d.status.in_(f.statuses))
+        if not f.include_sensitive:
+            stmt = stmt.where(d.sensitivity == "normal")
+        if f.owner_id is not None:
+            owned = select(orm.customers.c.id).where(orm.customers.c.owner_id == f.owner_id)
+            stmt = stmt.where(d.customer_id.in_(owned))
+        if f.customer_id is not None:
+            stmt = stmt.where(d.customer_id == f.customer_id)
+        if f.category:
+            stmt = stmt.where(d.category == f.category)
+        if f.subtype:
+            stmt = stmt.where(d.subtype == f.subtype)
+        if f.tag:
+            tagged = select(orm.document_tags.c.document_id).where(orm.document_tags.c.tag == f.tag)
+            stmt = stmt.where(d.id.in_(tagged))
+        if f.expires_before:
+            stmt = stmt.where(d.expires_on.is_not(None), d.expires_on < f.expires_before)
+        total = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = self.session.scalars(stmt.order_by(d.id).limit(f.limit).offset(f.offset))
+        return list(rows), total or 0
+
+    def count_versions(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(orm.versions)) or 0
+
+    def all_versions(self) -> Iterator[Version]:
+        yield from self.session.scalars(select(Version).order_by(orm.versions.c.id)).yield_per(500)
+
+    def referenced_blob_ids(self) -> set[str]:
+        return set(self.session.scalars(select(orm.versions.c.blob_id)))
+
+
+class AuditRepository:
+    def __init__(self, session: Session, key: bytes):
+        self.session = session
+        self._key = key
+        self._head: tuple[int, str] | None = None
+
+    def _lock_head(self) -> tuple[int, str]:
+        if self._head is None:
+            if self.session.bind.dialect.name == "postgresql":
+                # One chain, many writers: serialize appends for the rest of this transaction.
+                self.session.execute(text("SELECT pg_advisory_xact_lock(7318201)"))
+            a = orm.audit_events.c
+            row = self.session.execute(select(a.seq, a.hash).order_by(a.seq.desc()).limit(1)).first()
+            self._head = (row.seq, row.hash) if row else (0, GENESIS)
+        return self._head
+
+    def append(self, **fields) -> AuditEvent:
+        seq, prev = self._lock_head()
+        event = AuditEvent(seq=seq + 1, prev_hash=prev, key=self._key, **fields)
+        self.session.add(event)
+        self._head = (event.seq, event.hash)
+        return event
+
+    def forget_head(self) -> None:
+        self._head = None
+
+    def head(self) -> tuple[int, str]:
+        a = orm.audit_events.c
+        row = self.session.execute(select(a.seq, a.hash).order_by(a.seq.desc()).limit(1)).first()
+        return (row.seq, row.hash) if row else (0, GENESIS)
+
+    def query(self, f: AuditFilter) -> list[AuditEvent]:
+        a = orm.audit_events.c
+        stmt = select(AuditEvent)
+        for column, value in ((a.customer_code, f.customer_code), (a.actor, f.actor),
+                              (a.object_type, f.object_type), (a.object_id, f.object_id)):
+            if value:
+                stmt = stmt.where(column == value)
+        if f.action:
+            stmt = stmt.where(a.action.like(f.action.replace("*", "%")) if "*" in f.action
+                              else a.action == f.action)
+        if f.since:
+            stmt = stmt.where(a.at >= f.since)
+        if f.until:
+            stmt = stmt.where(a.at < f.until)
+        return list(self.session.scalars(stmt.order_by(a.seq.desc()).limit(f.limit).offset(f.offset)))
+
+    def stream(self) -> Iterator:
+        """All events in chain order as light rows (a million of them must not become ORM objects)."""
+        a = orm.audit_events.c
+        result = self.session.execute(select(orm.audit_events).order_by(a.seq)
+                                      .execution_options(yield_per=5000))
+        yield from result
+
+
+class MetaRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, key: str) -> str | None:
+        return self.session.scalar(select(orm.vault_meta.c.value).where(orm.vault_meta.c.key == key))
+
+    def set(self, key: str, value: str) -> None:
+        t = orm.vault_meta
+        if self.get(key) is None:
+            self.session.execute(t.insert().values(key=key, value=value))
+        else:
+            self.session.execute(t.update().where(t.c.key == key).values(value=value))

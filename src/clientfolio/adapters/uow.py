@@ -1,0 +1,73 @@
+"""The unit of work: one transaction per user action, with the audit event inside it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import sessionmaker
+
+from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository,
+                                               DocumentRepository, MetaRepository, UserRepository)
+from clientfolio.domain.model import utcnow
+from clientfolio.domain.ports import BlobStore
+
+
+class SqlUnitOfWork:
+    def __init__(self, factory: sessionmaker, blobs: BlobStore, audit_key: bytes):
+        self._factory = factory
+        self._audit_key = audit_key
+        self.blobs = blobs
+        self._written_blobs: list[str] = []
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.session = self._factory()
+        self.users = UserRepository(self.session)
+        self.customers = CustomerRepository(self.session)
+        self.documents = DocumentRepository(self.session)
+        self.audit = AuditRepository(self.session, self._audit_key)
+        self.meta = MetaRepository(self.session)
+        self._written_blobs = []
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc is not None:
+                self.rollback()
+            else:
+                self._discard_blobs()  # no commit happened: what was written for it goes
+            failure = getattr(exc, "audit", None)
+            if failure:
+                self._record_failure(failure)
+        finally:
+            self.session.close()
+
+    def note_blob(self, blob_id: str) -> None:
+        """A blob written for this transaction: removed again if the transaction does not commit."""
+        self._written_blobs.append(blob_id)
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._written_blobs = []
+        self.audit.forget_head()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self.audit.forget_head()
+        self._discard_blobs()
+
+    def _discard_blobs(self) -> None:
+        for blob_id in self._written_blobs:
+            try:
+                self.blobs.delete(blob_id)
+            except OSError:
+                pass  # left for `check --gc`: an unreferenced blob is harmless
+        self._written_blobs = []
+
+    def record(self, *, actor: str, action: str, object_type: str, object_id: str,
+               customer_code: str | None = None, outcome: str = "ok", details: dict | None = None) -> None:
+        self.audit.append(at=utcnow(), actor=actor, action=action, object_type=object_type,
+                          object_id=str(object_id), customer_code=customer_code, outcome=outcome,
+                          details=details or {})
+
+    def _record_failure(self, failure: dict) -> None:
+        # The action rolled back; a denial or an integrity failure is recorded on its own, and kept.
+        self.record(**failure)
+        self.session.commit()

@@ -1,0 +1,61 @@
+"""Every error a user can cause or meet, each with a stable code.
+
+Entrypoints map `code` to an exit status (CLI) or a problem+json `type` (API);
+messages are safe to show: they never carry secret values.
+"""
+
+
+class ClientfolioError(Exception):
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ClientfolioError):
+    code = "invalid-input"
+
+
+class NotFound(ClientfolioError):
+    code = "not-found"
+
+
+class PermissionDenied(ClientfolioError):
+    code = "permission-denied"
+
+    def __init__(self, message: str, *, action: str, object_type: str = "", object_id: str = "",
+                 customer_code: str | None = None):
+        super().__init__(message)
+        self.action = action
+        self.object_type = object_type
+        self.object_id = object_id
+        self.customer_code = customer_code
+
+
+class Duplicate(ClientfolioError):
+    code = "duplicate"
+
+
+class Conflict(ClientfolioError):
+    code = "conflict"
+
+
+class IntegrityFailure(ClientfolioError):
+    """Stored bytes or fields failed authentication: never hand them out."""
+
+    code = "integrity-failed"
+
+
+class BlobMissing(IntegrityFailure):
+    code = "blob-missing"
+
+
+class WrongKey(ClientfolioError):
+    """The master key is missing, malformed or not the one this vault was made with."""
+
+    code = "wrong-key"
+
+
+class NotInitialized(ClientfolioError):
+    code = "not-initialized"

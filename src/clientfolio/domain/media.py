@@ -1,0 +1,54 @@
+"""Media types sniffed from content, never from a file name."""
+
+from __future__ import annotations
+
+import filetype
+
+from clientfolio.domain.errors import InvalidInput
+
+SNIFF_BYTES = 8192
+
+_REFUSED = {
+    "application/x-executable": "an executable program",
+    "application/x-msdownload": "a Windows program",
+    "application/x-mach-binary": "a macOS program",
+    "application/x-sharedlib": "a shared library",
+    "application/x-elf": "an executable program",
+}
+
+
+def sniff(head: bytes) -> str:
+    """The media type of a file from its first bytes."""
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x7fELF"):
+        return "application/x-executable"
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    if _looks_like_text(head):
+        return "text/plain"
+    return "application/octet-stream"
+
+
+def refuse_unwanted(media_type: str) -> None:
+    what = _REFUSED.get(media_type)
+    if what:
+        raise InvalidInput(f"refused: the content is {what}, not a document")
+
+
+def is_text(media_type: str) -> bool:
+    return media_type.startswith("text/")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head or b"\x00" in head:
+        return False
+    sample = head[:SNIFF_BYTES]
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            sample[: len(sample) - cut].decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            continue
+    return False

@@ -1,0 +1,222 @@
+"""Entities of the vault. Plain classes: the ORM maps them from outside (adapters/orm.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from enum import StrEnum
+
+from clientfolio.domain.errors import InvalidInput
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    CLERK = "clerk"
+    MANAGER = "manager"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class CustomerKind(StrEnum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+
+
+class Tier(StrEnum):
+    KEY = "key"
+    STANDARD = "standard"
+    PROSPECT = "prospect"
+
+
+class Sensitivity(StrEnum):
+    NORMAL = "normal"
+    SENSITIVE = "sensitive"
+
+
+class DocumentStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+    DELETED = "deleted"
+
+
+def parse_choice(enum: type[StrEnum], value: str, what: str) -> StrEnum:
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in enum)
+        raise InvalidInput(f"{what} must be one of: {choices} (got {value!r})") from None
+
+
+class User:
+    id: int
+    name: str
+    role: str
+    own_customers_only: bool
+    disabled: bool
+    created_at: datetime
+
+    def __init__(self, name: str, role: Role, *, own_customers_only: bool = False):
+        self.name = name
+        self.role = role.value
+        self.own_customers_only = own_customers_only
+        self.disabled = False
+        self.created_at = utcnow()
+
+
+class Customer:
+    id: int
+    code: str
+    name: str
+    kind: str
+    tier: str
+    owner_id: int | None
+    phone_sealed: bytes | None
+    email_sealed: bytes | None
+    created_at: datetime
+    updated_at: datetime
+    identifiers: list[CustomerIdentifier]
+
+    def __init__(self, name: str, kind: CustomerKind, tier: Tier, owner_id: int | None):
+        self.code = ""  # assigned from the row id once flushed
+        self.name = name
+        self.kind = kind.value
+        self.tier = tier.value
+        self.owner_id = owner_id
+        self.phone_sealed = None
+        self.email_sealed = None
+        self.created_at = self.updated_at = utcnow()
+        self.identifiers = []
+
+    def identifier(self, kind: str) -> CustomerIdentifier | None:
+        return next((i for i in self.identifiers if i.kind == kind), None)
+
+
+def customer_code(row_id: int) -> str:
+    return f"C{row_id:06d}"
+
+
+class CustomerIdentifier:
+    """An identifier sealed at rest, with a keyed hash so an exact number can be looked up."""
+
+    id: int
+    customer_id: int
+    kind: str
+    sealed: bytes
+    lookup_hash: str
+
+    def __init__(self, kind: str, sealed: bytes, lookup_hash: str):
+        self.kind = kind
+        self.sealed = sealed
+        self.lookup_hash = lookup_hash
+
+
+class Document:
+    id: int
+    customer_id: int
+    category: str
+    subtype: str | None
+    title: str
+    sensitivity: str
+    issued_on: date | None
+    expires_on: date | None
+    paper_location: str | None
+    status: str
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    versions: list[Version]
+    tag_rows: list[DocumentTag]
+
+    def __init__(self, *, customer_id: int, category: str, subtype: str | None, title: str,
+                 sensitivity: Sensitivity, issued_on: date | None, expires_on: date | None,
+                 paper_location: str | None, created_by: int):
+        self.customer_id = customer_id
+        self.category = category
+        self.subtype = subtype
+        self.title = title
+        self.sensitivity = sensitivity.value
+        self.issued_on = issued_on
+        self.expires_on = expires_on
+        self.paper_location = paper_location
+        self.status = DocumentStatus.ACTIVE.value
+        self.created_by = created_by
+        self.created_at = self.updated_at = utcnow()
+        self.versions = []
+        self.tag_rows = []
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted(t.tag for t in self.tag_rows)
+
+    def set_tags(self, tags: list[str]) -> None:
+        wanted = set(tags)
+        self.tag_rows[:] = [t for t in self.tag_rows if t.tag in wanted]
+        have = {t.tag for t in self.tag_rows}
+        self.tag_rows.extend(DocumentTag(t) for t in sorted(wanted - have))
+
+    @property
+    def latest(self) -> Version:
+        return max(self.versions, key=lambda v: v.number)
+
+    def version(self, number: int) -> Version | None:
+        return next((v for v in self.versions if v.number == number), None)
+
+    @property
+    def is_sensitive(self) -> bool:
+        return self.sensitivity == Sensitivity.SENSITIVE.value
+
+
+class DocumentTag:
+    document_id: int
+    tag: str
+
+    def __init__(self, tag: str):
+        self.tag = tag
+
+
+class Version:
+    id: int
+    document_id: int
+    number: int
+    blob_id: str
+    sha256: str
+    size: int
+    media_type: str
+    original_name_sealed: bytes | None
+    uploaded_by: int
+    uploaded_at: datetime
+    note: str | None
+
+    def __init__(self, *, number: int, blob_id: str, sha256: str, size: int, media_type: str,
+                 uploaded_by: int, note: str | None):
+        self.number = number
+        self.blob_id = blob_id
+        self.sha256 = sha256
+        self.size = size
+        self.media_type = media_type
+        self.original_name_sealed = None
+        self.uploaded_by = uploaded_by
+        self.uploaded_at = utcnow()
+        self.note = note
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """Tags are short labels; keep them predictable for filters and URLs."""
+
+    max_length: int = 40
+
+    def clean(self, raw: list[str]) -> list[str]:
+        out = []
+        for tag in raw:
+            tag = tag.strip()
+            if not tag:
+                continue
+            if len(tag) > self.max_length or any(c in tag for c in ",/\\\n\r\t"):
+                raise InvalidInput(f"tag {tag[:40]!r} is too long or has a forbidden character")
+            out.append(tag)
+        return sorted(set(out))

@@ -1,0 +1,91 @@
+"""Who may do what: one table, one function. Services call `authorize` before acting."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from clientfolio.domain.errors import PermissionDenied
+from clientfolio.domain.model import Customer, Document, Role, User
+
+
+class Action(StrEnum):
+    CUSTOMER_READ = "customer.read"
+    CUSTOMER_CREATE = "customer.create"
+    CUSTOMER_EDIT = "customer.edit"
+    CUSTOMER_MERGE = "customer.merge"
+    IDENTIFIER_UNMASK = "identifier.unmask"
+    DOCUMENT_READ_META = "document.read_meta"
+    DOCUMENT_READ_CONTENT = "document.read_content"
+    DOCUMENT_CREATE = "document.create"
+    DOCUMENT_EDIT = "document.edit"
+    DOCUMENT_DELETE = "document.delete"
+    DOCUMENT_RESTORE = "document.restore"
+    SENSITIVE_READ = "sensitive.read"
+    SENSITIVE_META = "sensitive.read_meta"
+    AUDIT_READ = "audit.read"
+    USER_MANAGE = "user.manage"
+    USER_READ = "user.read"
+    VAULT_MAINTAIN = "vault.maintain"  # check, gc, backups, keys
+
+
+_VIEWER = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.DOCUMENT_READ_CONTENT}
+_CLERK = _VIEWER | {Action.CUSTOMER_CREATE, Action.CUSTOMER_EDIT, Action.DOCUMENT_CREATE,
+                    Action.DOCUMENT_EDIT}
+_MANAGER = _CLERK | {Action.SENSITIVE_READ, Action.SENSITIVE_META, Action.IDENTIFIER_UNMASK,
+                     Action.DOCUMENT_DELETE, Action.DOCUMENT_RESTORE, Action.CUSTOMER_MERGE}
+_AUDITOR = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.SENSITIVE_META,
+            Action.AUDIT_READ, Action.USER_READ}
+
+PERMISSIONS: dict[Role, frozenset[Action]] = {
+    Role.VIEWER: frozenset(_VIEWER),
+    Role.CLERK: frozenset(_CLERK),
+    Role.MANAGER: frozenset(_MANAGER),
+    Role.AUDITOR: frozenset(_AUDITOR),
+    Role.ADMIN: frozenset(Action),
+}
+
+# Actions on a customer's records that an own-customers-only user may take only for their own customers.
+_SCOPED = {a for a in Action if a.value.split(".")[0] in {"customer", "identifier", "document", "sensitive"}}
+
+
+def allows(user: User, action: Action) -> bool:
+    return not user.disabled and action in PERMISSIONS[Role(user.role)]
+
+
+def may_see_customer(user: User, customer: Customer) -> bool:
+    return not user.own_customers_only or customer.owner_id == user.id
+
+
+def may_see_document_meta(user: User, document: Document) -> bool:
+    """Sensitive documents are invisible (not even listed) to roles without SENSITIVE_META."""
+    if not allows(user, Action.DOCUMENT_READ_META):
+        return False
+    return not document.is_sensitive or allows(user, Action.SENSITIVE_META)
+
+
+def authorize(user: User, action: Action, *, customer: Customer | None = None,
+              document: Document | None = None, object_type: str = "", object_id: str = "") -> None:
+    """Raise PermissionDenied (which the unit of work audits) unless `user` may take `action`."""
+    code = customer.code if customer is not None else None
+    reason = None
+    if user.disabled:
+        reason = "account is disabled"
+    elif not allows(user, action):
+        reason = f"role {user.role} may not {action.value}"
+    elif customer is not None and action in _SCOPED and not may_see_customer(user, customer):
+        reason = f"{user.name} may act only on their own customers"
+    elif document is not None and document.is_sensitive and action not in _SENSITIVE_EXEMPT:
+        needed = Action.SENSITIVE_META if action == Action.DOCUMENT_READ_META else Action.SENSITIVE_READ
+        if not allows(user, needed):
+            reason = f"role {user.role} may not access sensitive documents"
+    if reason:
+        if document is not None and not object_type:
+            object_type, object_id = "document", str(document.id)
+        elif customer is not None and not object_type:
+            object_type, object_id = "customer", customer.code
+        raise PermissionDenied(f"permission denied: {reason}", action=action.value,
+                               object_type=object_type, object_id=object_id, customer_code=code)
+
+
+# Front-desk clerks scan ID cards: they may file a sensitive document without being able to read it.
+_SENSITIVE_EXEMPT = {Action.DOCUMENT_CREATE}

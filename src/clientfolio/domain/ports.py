@@ -1,0 +1,41 @@
+"""Interfaces the services need from the outside world; adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    blob_id: str
+    size: int
+    sha256: str  # hex digest of the plaintext
+
+
+class BlobStore(Protocol):
+    def put(self, chunks: Iterable[bytes]) -> StoredBlob:
+        """Encrypt and durably write (temp file, fsync, rename) before returning."""
+
+    def open(self, blob_id: str, *, expected_sha256: str | None = None) -> Iterator[bytes]:
+        """Yield verified plaintext chunks; raise IntegrityFailure / BlobMissing."""
+
+    def verify(self, blob_id: str, *, expected_sha256: str | None = None) -> int:
+        """Read through and check every tag (and the digest); return the plaintext size."""
+
+    def exists(self, blob_id: str) -> bool: ...
+
+    def delete(self, blob_id: str) -> None: ...
+
+    def ids(self) -> Iterator[str]: ...
+
+
+class FieldCipher(Protocol):
+    """Seals small values (identifiers, contact details) bound to where they live."""
+
+    def seal(self, plaintext: str, *, context: str) -> bytes: ...
+
+    def open(self, sealed: bytes, *, context: str) -> str: ...
+
+    def lookup_hash(self, kind: str, normalized: str) -> str: ...

@@ -1,0 +1,44 @@
+"""Query specifications: what a list asks for, permission limits included."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    owner_id: int | None = None  # restricts to one owner (own-customers-only users)
+    tier: str | None = None
+    kind: str | None = None
+    name_contains: str | None = None
+    sort: str = "code"
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    include_sensitive: bool
+    owner_id: int | None = None
+    customer_id: int | None = None
+    category: str | None = None
+    subtype: str | None = None
+    tag: str | None = None
+    statuses: tuple[str, ...] = ("active", "archived")
+    expires_before: date | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    customer_code: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    object_type: str | None = None
+    object_id: str | None = None
+    limit: int = 100
+    offset: int = 0

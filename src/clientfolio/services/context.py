@@ -1,0 +1,82 @@
+"""What every service receives: the vault (ports and settings) and the acting user's name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from clientfolio.domain import policy
+from clientfolio.domain.errors import NotFound, PermissionDenied
+from clientfolio.domain.model import Customer, Document, User
+from clientfolio.domain.policy import Action
+from clientfolio.domain.ports import BlobStore, FieldCipher
+from clientfolio.domain.taxonomy import Taxonomy
+
+
+class UnitOfWork(Protocol):
+    users: Any
+    customers: Any
+    documents: Any
+    audit: Any
+    meta: Any
+    blobs: BlobStore
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, *exc) -> None: ...
+    def commit(self) -> None: ...
+    def note_blob(self, blob_id: str) -> None: ...
+    def record(self, **event) -> None: ...
+
+
+@dataclass
+class Vault:
+    uow: Callable[[], UnitOfWork]
+    blobs: BlobStore
+    fields: FieldCipher
+    taxonomy: Taxonomy
+    naming_template: str
+    home: Path
+    audit_key: bytes
+    max_upload_bytes: int = 2 * 1024**3
+    backup_engine: Any = None  # adapters.backup.BackupEngine, for the backup services
+    key_id: str = ""
+
+
+def acting_user(uow: UnitOfWork, name: str) -> User:
+    user = uow.users.by_name(name)
+    if user is None:
+        raise NotFound(f"no user named {name!r}")
+    return user
+
+
+def authorize(user: User, action: Action, *, customer: Customer | None = None,
+              document: Document | None = None, object_type: str = "", object_id: str = "") -> None:
+    """policy.authorize, with the denial marked for the unit of work to audit after rollback."""
+    try:
+        policy.authorize(user, action, customer=customer, document=document,
+                         object_type=object_type, object_id=object_id)
+    except PermissionDenied as exc:
+        exc.audit = dict(actor=user.name, action=exc.action, object_type=exc.object_type or "-",
+                         object_id=exc.object_id or "-", customer_code=exc.customer_code,
+                         outcome="denied", details={"reason": exc.message})
+        raise
+
+
+def customer_or_404(uow: UnitOfWork, user: User, code: str) -> Customer:
+    """The customer with this code, if the user may read it."""
+    customer = uow.customers.by_code(code.strip().upper())
+    if customer is None:
+        raise NotFound(f"no customer with code {code!r}")
+    authorize(user, Action.CUSTOMER_READ, customer=customer)
+    return customer
+
+
+def document_or_404(uow: UnitOfWork, user: User, document_id: int) -> tuple[Document, Customer]:
+    document = uow.documents.get(document_id)
+    if document is None or document.status == "deleted" and not policy.allows(user, Action.DOCUMENT_RESTORE):
+        raise NotFound(f"no document with id {document_id}")
+    customer = uow.customers.get(document.customer_id)
+    authorize(user, Action.DOCUMENT_READ_META, customer=customer, document=document)
+    return document, customer

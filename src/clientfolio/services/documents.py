@@ -1,0 +1,250 @@
+"""Document use cases: add, list, show, edit, delete and undelete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from clientfolio.domain import naming
+from clientfolio.domain.errors import Duplicate, InvalidInput
+from clientfolio.domain.model import (Document, DocumentStatus, Sensitivity, TagRule, User, Version,
+                                      parse_choice, utcnow)
+from clientfolio.domain.policy import Action, allows
+from clientfolio.domain.queries import DocumentFilter
+from clientfolio.services.content import store_stream
+from clientfolio.services.context import (UnitOfWork, Vault, acting_user, authorize,
+                                          customer_or_404, document_or_404)
+from clientfolio.services.views import DocumentView, Page
+
+_UNSET = object()
+
+
+def add_document(*, vault: Vault, actor: str, customer_code: str, content: Iterable[bytes],
+                 original_name: str | None, category: str, subtype: str | None = None,
+                 title: str | None = None, tags: list[str] | None = None, sensitive: bool | None = None,
+                 issued_on: date | None = None, expires_on: date | None = None,
+                 paper_location: str | None = None, note: str | None = None,
+                 allow_duplicate: bool = False) -> DocumentView:
+    """File new content for a customer as version 1 of a new document."""
+    vault.taxonomy.validate(category, subtype)
+    _check_dates(issued_on, expires_on)
+    clean_tags = TagRule().clean(tags or [])
+    with vault.uow() as uow:  # refuse before reading any bytes
+        user = acting_user(uow, actor)
+        authorize(user, Action.DOCUMENT_CREATE, customer=customer_or_404(uow, user, customer_code))
+    blob, media_type = store_stream(vault, content)
+    with vault.uow() as uow:
+        uow.note_blob(blob.blob_id)
+        user = acting_user(uow, actor)
+        customer = customer_or_404(uow, user, customer_code)
+        authorize(user, Action.DOCUMENT_CREATE, customer=customer)
+        if not allow_duplicate:
+            refuse_duplicate(uow, customer.id, blob.sha256)
+        if sensitive is None:
+            sensitive = vault.taxonomy.is_sensitive_by_default(category)
+        document = Document(
+            customer_id=customer.id, category=category, subtype=subtype,
+            title=_clean_title(title) or _default_title(vault, category, subtype, original_name),
+            sensitivity=Sensitivity.SENSITIVE if sensitive else Sensitivity.NORMAL,
+            issued_on=issued_on, expires_on=expires_on, paper_location=_clean_location(paper_location),
+            created_by=user.id)
+        document.set_tags(clean_tags)
+        uow.documents.add(document)
+        version = new_version(vault, document, blob, media_type, user, original_name, note)
+        document.versions.append(version)
+        uow.documents.add(document)
+        uow.record(actor=user.name, action="document.create", object_type="document",
+                   object_id=document.id, customer_code=customer.code,
+                   details={"category": category, "subtype": subtype, "version": 1,
+                            "sha256": blob.sha256, "size": blob.size, "media_type": media_type,
+                            "sensitivity": document.sensitivity, "duplicate_allowed": allow_duplicate})
+        uow.commit()
+        return document_view(vault, document, customer)
+
+
+def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None,
+                   category: str | None = None, subtype: str | None = None, tag: str | None = None,
+                   expires_before: date | None = None, include_deleted: bool = False,
+                   limit: int = 100, offset: int = 0) -> Page:
+    """Documents the user may see; sensitivity and ownership limits are part of the query."""
+    if category:
+        vault.taxonomy.validate(category, subtype)
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("limit must be between 1 and 1000")
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        authorize(user, Action.DOCUMENT_READ_META, object_type="document", object_id="*")
+        customer_id = customer_or_404(uow, user, customer_code).id if customer_code else None
+        statuses = ("active", "archived") + (("deleted",) if include_deleted and allows(user, Action.DOCUMENT_RESTORE) else ())
+        rows, total = uow.documents.list(DocumentFilter(
+            include_sensitive=allows(user, Action.SENSITIVE_META),
+            owner_id=user.id if user.own_customers_only else None, customer_id=customer_id,
+            category=category, subtype=subtype, tag=tag, statuses=statuses,
+            expires_before=expires_before, limit=limit, offset=max(offset, 0)))
+        customers = {}
+        items = []
+        for d in rows:
+            if d.customer_id not in customers:
+                customers[d.customer_id] = uow.customers.get(d.customer_id)
+            items.append(document_view(vault, d, customers[d.customer_id]))
+        return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+def show_document(*, vault: Vault, actor: str, document_id: int) -> DocumentView:
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        document, customer = document_or_404(uow, user, document_id)
+        return document_view(vault, document, customer)
+
+
+def edit_document(*, vault: Vault, actor: str, document_id: int, title: str | None = None,
+                  category: str | None = None, subtype=_UNSET, tags: list[str] | None = None,
+                  sensitive: bool | None = None, issued_on=_UNSET, expires_on=_UNSET,
+                  paper_location=_UNSET) -> DocumentView:
+    """Change metadata; making a sensitive document normal needs the sensitive right."""
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        document, customer = document_or_404(uow, user, document_id)
+        authorize(user, Action.DOCUMENT_EDIT, customer=customer, document=document)
+        changed = []
+        if category is not None or subtype is not _UNSET:
+            new_cat = category or document.category
+            new_sub = document.subtype if subtype is _UNSET else subtype
+            if new_cat != document.category and subtype is _UNSET:
+                new_sub = None
+            vault.taxonomy.validate(new_cat, new_sub)
+            if (new_cat, new_sub) != (document.category, document.subtype):
+                document.category, document.subtype = new_cat, new_sub
+                changed.append("category")
+        if title is not None and _clean_title(title) != document.title:
+            document.title = _clean_title(title) or document.title
+            changed.append("title")
+        if tags is not None and TagRule().clean(tags) != document.tags:
+            document.set_tags(TagRule().clean(tags))
+            changed.append("tags")
+        if sensitive is not None and sensitive != document.is_sensitive:
+            authorize(user, Action.SENSITIVE_READ, customer=customer, document=document)
+            document.sensitivity = (Sensitivity.SENSITIVE if sensitive else Sensitivity.NORMAL).value
+            changed.append("sensitivity")
+        for field, value in (("issued_on", issued_on), ("expires_on", expires_on)):
+            if value is not _UNSET and value != getattr(document, field):
+                setattr(document, field, value)
+                changed.append(field)
+        if paper_location is not _UNSET and paper_location != document.paper_location:
+            document.paper_location = _clean_location(paper_location)
+            changed.append("paper_location")
+        _check_dates(document.issued_on, document.expires_on)
+        if not changed:
+            raise InvalidInput("nothing to change: give at least one field with a new value")
+        document.updated_at = utcnow()
+        uow.record(actor=user.name, action="document.edit", object_type="document",
+                   object_id=document.id, customer_code=customer.code, details={"fields": changed})
+        uow.commit()
+        return document_view(vault, document, customer)
+
+
+def delete_document(*, vault: Vault, actor: str, document_id: int) -> DocumentView:
+    """Mark deleted: hidden from lists, history and bytes kept (a manager can undelete)."""
+    return _set_status(vault, actor, document_id, DocumentStatus.DELETED, "document.delete")
+
+
+def undelete_document(*, vault: Vault, actor: str, document_id: int) -> DocumentView:
+    return _set_status(vault, actor, document_id, DocumentStatus.ACTIVE, "document.undelete")
+
+
+def _set_status(vault: Vault, actor: str, document_id: int, status: DocumentStatus, action: str) -> DocumentView:
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        document, customer = document_or_404(uow, user, document_id)
+        needed = Action.DOCUMENT_DELETE if status == DocumentStatus.DELETED else Action.DOCUMENT_RESTORE
+        authorize(user, needed, customer=customer, document=document)
+        if document.status == status.value:
+            raise InvalidInput(f"document {document_id} is already {status.value}")
+        document.status = status.value
+        document.updated_at = utcnow()
+        uow.record(actor=user.name, action=action, object_type="document", object_id=document.id,
+                   customer_code=customer.code, details={"status": status.value})
+        uow.commit()
+        return document_view(vault, document, customer)
+
+
+def refuse_duplicate(uow: UnitOfWork, customer_id: int, sha256: str) -> None:
+    existing = uow.documents.with_content(customer_id, sha256)
+    if existing is not None:
+        raise Duplicate(f"duplicate: the same content is already document {existing.id} "
+                        f"({existing.title}); use --allow-duplicate to keep both")
+
+
+def new_version(vault: Vault, document: Document, blob, media_type: str, user: User,
+                 original_name: str | None, note: str | None) -> Version:
+    number = max((v.number for v in document.versions), default=0) + 1
+    version = Version(number=number, blob_id=blob.blob_id, sha256=blob.sha256, size=blob.size,
+                      media_type=media_type, uploaded_by=user.id, note=_clean_note(note))
+    if original_name:
+        # Kept as data only (sealed: names often carry a customer's name), never used as a path.
+        version.original_name_sealed = vault.fields.seal(original_name[:1000], context=f"blob:{blob.blob_id}:name")
+    return version
+
+
+def open_original_name(vault: Vault, version: Version) -> str | None:
+    if not version.original_name_sealed:
+        return None
+    return vault.fields.open(version.original_name_sealed, context=f"blob:{version.blob_id}:name")
+
+
+def canonical_name(vault: Vault, document: Document, customer, version: Version) -> str:
+    when = document.issued_on or version.uploaded_at.date()
+    return naming.canonical_name(
+        vault.naming_template, customer_code=customer.code, customer_name=customer.name,
+        category=document.category, subtype=document.subtype or "", date=when.strftime("%Y%m%d"),
+        version=version.number, ext=naming.extension_for(version.media_type, None),
+        title=document.title, document_id=document.id)
+
+
+def document_view(vault: Vault, document: Document, customer) -> DocumentView:
+    latest = document.latest
+    return DocumentView(
+        id=document.id, customer=customer.code, customer_name=customer.name,
+        category=document.category, subtype=document.subtype, title=document.title,
+        tags=document.tags, sensitivity=document.sensitivity, issued_on=document.issued_on,
+        expires_on=document.expires_on, paper_location=document.paper_location,
+        status=document.status, version=latest.number, sha256=latest.sha256, size=latest.size,
+        media_type=latest.media_type, canonical_name=canonical_name(vault, document, customer, latest),
+        created_at=document.created_at, updated_at=document.updated_at)
+
+
+def _check_dates(issued_on: date | None, expires_on: date | None) -> None:
+    if issued_on and expires_on and expires_on < issued_on:
+        raise InvalidInput("the expiry date is before the issued date")
+
+
+def _clean_title(title: str | None) -> str | None:
+    if title is None:
+        return None
+    title = " ".join(title.split())
+    if len(title) > 300:
+        raise InvalidInput("title must be at most 300 characters")
+    return title or None
+
+
+def _default_title(vault: Vault, category: str, subtype: str | None, original_name: str | None) -> str:
+    label = vault.taxonomy.label(category, subtype, "zh")
+    return label
+
+
+def _clean_location(location: str | None) -> str | None:
+    if location is None:
+        return None
+    location = " ".join(location.split())
+    if len(location) > 300:
+        raise InvalidInput("paper location must be at most 300 characters")
+    return location or None
+
+
+def _clean_note(note: str | None) -> str | None:
+    if note is None:
+        return None
+    note = " ".join(note.split())
+    if len(note) > 500:
+        raise InvalidInput("change note must be at most 500 characters")
+    return note or None

@@ -1,0 +1,25 @@
+"""The vault at a glance, for `status` and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from clientfolio.domain.policy import Action, allows
+from clientfolio.domain.queries import DocumentFilter
+from clientfolio.services.context import Vault, acting_user, authorize
+
+
+def vault_summary(*, vault: Vault, actor: str, today: date | None = None) -> dict:
+    """Counts the acting user may see (sensitive and not-owned documents excluded where they must be)."""
+    today = today or date.today()
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        authorize(user, Action.DOCUMENT_READ_META, object_type="vault", object_id="summary")
+        base = dict(include_sensitive=allows(user, Action.SENSITIVE_META),
+                    owner_id=user.id if user.own_customers_only else None, limit=1)
+        documents = uow.documents.list(DocumentFilter(**base))[1]
+        expiring = uow.documents.list(DocumentFilter(**base, expires_before=today + timedelta(days=91)))[1]
+        expired = uow.documents.list(DocumentFilter(**base, expires_before=today))[1]
+        return {"customers": uow.customers.count(owner_id=base["owner_id"]), "documents": documents,
+                "versions": uow.documents.count_versions(), "expiring_90_days": expiring - expired,
+                "expired": expired, "users": len(uow.users.list()), "audit_events": uow.audit.head()[0]}

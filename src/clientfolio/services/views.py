@@ -1,0 +1,112 @@
+"""What services hand back to entrypoints: plain data, safe to print or serialize."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+
+
+def _plain(value):
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc).isoformat()  # stored as UTC; SQLite drops the zone
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class View:
+    def to_dict(self) -> dict:
+        return _plain(asdict(self))
+
+
+@dataclass
+class UserView(View):
+    name: str
+    role: str
+    own_customers_only: bool
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass
+class IdentifierView(View):
+    kind: str
+    value: str
+    masked: bool
+
+
+@dataclass
+class CustomerView(View):
+    code: str
+    name: str
+    kind: str
+    tier: str
+    owner: str | None
+    phone: str | None
+    email: str | None
+    identifiers: list[IdentifierView] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    document_count: int | None = None
+
+
+@dataclass
+class VersionView(View):
+    version: int
+    sha256: str
+    size: int
+    media_type: str
+    original_name: str | None
+    canonical_name: str
+    uploaded_by: str | None
+    uploaded_at: datetime
+    note: str | None
+
+
+@dataclass
+class DocumentView(View):
+    id: int
+    customer: str
+    customer_name: str
+    category: str
+    subtype: str | None
+    title: str
+    tags: list[str]
+    sensitivity: str
+    issued_on: date | None
+    expires_on: date | None
+    paper_location: str | None
+    status: str
+    version: int
+    sha256: str
+    size: int
+    media_type: str
+    canonical_name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Page(View):
+    items: list
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass
+class AuditEventView(View):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    customer: str | None
+    outcome: str
+    details: dict
+    hash: str
