@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import inspect
 
 from clientfolio.adapters import database, orm
+from clientfolio.adapters.audit_anchor import AuditAnchor
 from clientfolio.adapters.blobstore import LocalBlobStore
 from clientfolio.adapters.crypto import (FieldCipher, Keyring, decode_master_key, generate_master_key,
                                          read_key_file, write_key_file)
@@ -47,10 +48,12 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
     blobs = LocalBlobStore(settings.blob_root, keyring)
     factory = database.session_factory(_engine(settings.database_url))
     audit_key = keyring.subkey("audit")
+    anchor = AuditAnchor(settings.home / "audit.head", keyring)
     from clientfolio.adapters.backup import BackupEngine
 
     return Vault(
-        uow=lambda: SqlUnitOfWork(factory, blobs, audit_key),
+        uow=lambda: SqlUnitOfWork(factory, blobs, audit_key, anchor),
+        audit_anchor=anchor.read,
         blobs=blobs, fields=FieldCipher(keyring), taxonomy=load_taxonomy(settings.home),
         naming_template=settings.naming_template, home=settings.home, audit_key=audit_key,
         max_upload_bytes=settings.max_upload_bytes,

@@ -146,6 +146,7 @@ class AuditRepository:
         self.session = session
         self._key = key
         self._head: tuple[int, str] | None = None
+        self._appended = False
 
     def _lock_head(self) -> tuple[int, str]:
         if self._head is None:
@@ -162,10 +163,16 @@ class AuditRepository:
         event = AuditEvent(seq=seq + 1, prev_hash=prev, key=self._key, **fields)
         self.session.add(event)
         self._head = (event.seq, event.hash)
+        self._appended = True
         return event
 
     def forget_head(self) -> None:
         self._head = None
+        self._appended = False
+
+    def pending_head(self) -> tuple[int, str] | None:
+        """The head this transaction will commit, if it appended anything."""
+        return self._head if getattr(self, "_appended", False) else None
 
     def head(self) -> tuple[int, str]:
         a = orm.audit_events.c

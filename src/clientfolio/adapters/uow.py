@@ -6,13 +6,16 @@ from sqlalchemy.orm import sessionmaker
 
 from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository,
                                                DocumentRepository, MetaRepository, UserRepository)
+from clientfolio.adapters.audit_anchor import AuditAnchor
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.ports import BlobStore
 
 
 class SqlUnitOfWork:
-    def __init__(self, factory: sessionmaker, blobs: BlobStore, audit_key: bytes):
+    def __init__(self, factory: sessionmaker, blobs: BlobStore, audit_key: bytes,
+                 anchor: AuditAnchor | None = None):
         self._factory = factory
+        self.anchor = anchor
         self._audit_key = audit_key
         self.blobs = blobs
         self._written_blobs: list[str] = []
@@ -44,9 +47,12 @@ class SqlUnitOfWork:
         self._written_blobs.append(blob_id)
 
     def commit(self) -> None:
+        head = self.audit.pending_head()
         self.session.commit()
         self._written_blobs = []
         self.audit.forget_head()
+        if head is not None and self.anchor is not None:
+            self.anchor.advance(*head)
 
     def rollback(self) -> None:
         self.session.rollback()

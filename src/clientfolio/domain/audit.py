@@ -77,8 +77,12 @@ class ChainReport:
     head_hash: str = GENESIS
 
 
-def verify_chain(key: bytes, events: Iterable) -> ChainReport:
-    """Walk events in seq order; name the first one whose link or hash does not hold."""
+def verify_chain(key: bytes, events: Iterable, anchor: tuple[int, str] | None = None) -> ChainReport:
+    """Walk events in seq order; name the first one whose link or hash does not hold.
+
+    `anchor` is the newest (seq, hash) known to have been committed, kept outside the database: a chain
+    that ends before it, or disagrees with it, has lost its newest events.
+    """
     prev, expected_seq, count = GENESIS, 1, 0
     for event in events:
         if event.seq != expected_seq:
@@ -88,5 +92,11 @@ def verify_chain(key: bytes, events: Iterable) -> ChainReport:
             return ChainReport(False, count, event.seq, "link to the previous event is broken", prev)
         if not hmac.compare_digest(chain_hash(key, prev, canonical_event(event)), event.hash):
             return ChainReport(False, count, event.seq, "event content does not match its hash", prev)
+        if anchor is not None and event.seq == anchor[0] and event.hash != anchor[1]:
+            return ChainReport(False, count, event.seq, "event differs from the anchored head", prev)
         prev, expected_seq, count = event.hash, expected_seq + 1, count + 1
+    if anchor is not None and anchor[0] > count:
+        return ChainReport(False, count, count + 1,
+                           f"the trail ends at event {count} but event {anchor[0]} was committed: "
+                           "the newest events were deleted", prev)
     return ChainReport(True, count, head_hash=prev)

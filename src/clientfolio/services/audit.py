@@ -43,7 +43,7 @@ def audit_verify(*, vault: Vault, actor: str) -> ChainReport:
     with vault.uow() as uow:
         reader = acting_user(uow, actor)
         authorize(reader, Action.AUDIT_READ, object_type="audit", object_id="chain")
-        report = verify_chain(vault.audit_key, uow.audit.stream())
+        report = verify_chain(vault.audit_key, uow.audit.stream(), vault.audit_anchor())
     with vault.uow() as uow:
         uow.record(actor=actor, action="audit.verify", object_type="audit", object_id="chain",
                    outcome="ok" if report.ok else "broken",

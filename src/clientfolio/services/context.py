@@ -42,6 +42,7 @@ class Vault:
     max_upload_bytes: int = 2 * 1024**3
     backup_engine: Any = None  # adapters.backup.BackupEngine, for the backup services
     key_id: str = ""
+    audit_anchor: Callable[[], tuple[int, str] | None] = lambda: None  # newest head seen committed
 
 
 def acting_user(uow: UnitOfWork, name: str) -> User:

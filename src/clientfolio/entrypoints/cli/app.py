@@ -80,10 +80,20 @@ def _plain(data):
     return data
 
 
+def _hoist_json(args: list[str]) -> list[str]:
+    """`--json` is global, but people type it last (`doc list --json`): accept it anywhere before `--`."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--json" not in args[:end]:
+        return args
+    return ["--json"] + [a for i, a in enumerate(args) if not (a == "--json" and i < end)]
+
+
 def run() -> None:
     """Console-script entry: known errors print one line on stderr, never a traceback."""
     try:
-        app(standalone_mode=False)
+        result = app(args=_hoist_json(sys.argv[1:]), standalone_mode=False)  # returns a typer.Exit's code
+        if isinstance(result, int) and result:
+            sys.exit(result)
     except ClientfolioError as exc:
         errors.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(EXIT_CODES.get(exc.code, 1))
@@ -93,10 +103,8 @@ def run() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # click usage errors and anything unforeseen: one line, no traceback
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()  # a usage error (Typer vendors its own click, so match by shape)
             sys.exit(exc.exit_code)
         if os.environ.get("CLIENTFOLIO_DEBUG"):
             raise
