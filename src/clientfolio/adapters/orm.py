@@ -46,6 +46,8 @@ customers = Table(
     Column("owner_id", ForeignKey("users.id"), nullable=True, index=True),
     Column("phone_sealed", LargeBinary, nullable=True),
     Column("email_sealed", LargeBinary, nullable=True),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("merged_into_id", ForeignKey("customers.id"), nullable=True),
     Column("created_at", UTC, nullable=False),
     Column("updated_at", UTC, nullable=False),
 )

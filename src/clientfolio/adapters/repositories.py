@@ -73,6 +73,8 @@ class CustomerRepository:
         c = orm.customers.c
         if f.owner_id is not None:
             stmt = stmt.where(c.owner_id == f.owner_id)
+        if not f.include_merged:
+            stmt = stmt.where(c.status == "active")
         if f.tier:
             stmt = stmt.where(c.tier == f.tier)
         if f.kind:
@@ -130,6 +132,13 @@ class DocumentRepository:
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
         rows = self.session.scalars(stmt.order_by(d.id).limit(f.limit).offset(f.offset))
         return list(rows), total or 0
+
+    def move_all(self, from_customer: int, to_customer: int) -> int:
+        """Re-home every document of one customer (a merge); returns how many moved."""
+        t = orm.documents
+        result = self.session.execute(t.update().where(t.c.customer_id == from_customer)
+                                      .values(customer_id=to_customer))
+        return result.rowcount
 
     def count_versions(self) -> int:
         return self.session.scalar(select(func.count()).select_from(orm.versions)) or 0

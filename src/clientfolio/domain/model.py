@@ -76,6 +76,8 @@ class Customer:
     owner_id: int | None
     phone_sealed: bytes | None
     email_sealed: bytes | None
+    status: str  # active | merged
+    merged_into_id: int | None
     created_at: datetime
     updated_at: datetime
     identifiers: list[CustomerIdentifier]
@@ -88,6 +90,8 @@ class Customer:
         self.owner_id = owner_id
         self.phone_sealed = None
         self.email_sealed = None
+        self.status = "active"
+        self.merged_into_id = None
         self.created_at = self.updated_at = utcnow()
         self.identifiers = []
 

@@ -12,6 +12,7 @@ class CustomerFilter:
     tier: str | None = None
     kind: str | None = None
     name_contains: str | None = None
+    include_merged: bool = False
     sort: str = "code"
     limit: int = 100
     offset: int = 0

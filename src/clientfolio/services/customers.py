@@ -38,7 +38,7 @@ def add_customer(*, vault: Vault, actor: str, name: str, kind: str, tier: str,
 
 def list_customers(*, vault: Vault, actor: str, tier: str | None = None, kind: str | None = None,
                    query: str | None = None, owner: str | None = None, sort: str = "code",
-                   limit: int = 100, offset: int = 0) -> Page:
+                   include_merged: bool = False, limit: int = 100, offset: int = 0) -> Page:
     with vault.uow() as uow:
         user = acting_user(uow, actor)
         authorize(user, Action.CUSTOMER_READ, object_type="customer", object_id="*")
@@ -52,7 +52,7 @@ def list_customers(*, vault: Vault, actor: str, tier: str | None = None, kind: s
         if kind:
             parse_choice(CustomerKind, kind, "kind")
         rows, total = uow.customers.list(CustomerFilter(
-            owner_id=owner_id, tier=tier, kind=kind, name_contains=query, sort=sort,
+            owner_id=owner_id, tier=tier, kind=kind, name_contains=query, sort=sort, include_merged=include_merged,
             limit=_bounded(limit), offset=max(offset, 0)))
         return Page(items=[_view(vault, uow, user, c, reveal=False) for c in rows], total=total,
                     limit=limit, offset=offset)
@@ -125,6 +125,52 @@ def find_by_identifier(*, vault: Vault, actor: str, kind: str, value: str) -> li
         return [_view(vault, uow, user, c, reveal=False) for c in visible]
 
 
+def merge_customers(*, vault: Vault, actor: str, source_code: str, into_code: str) -> CustomerView:
+    """Fold a duplicate customer into another: documents, missing identifiers and contacts move over;
+    the source stays as a `merged` record pointing at the target, so old references still resolve."""
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        source = customer_or_404(uow, user, source_code)
+        target = customer_or_404(uow, user, into_code)
+        authorize(user, Action.CUSTOMER_MERGE, customer=source)
+        authorize(user, Action.CUSTOMER_MERGE, customer=target)
+        if source.id == target.id:
+            raise InvalidInput("a customer cannot be merged into itself")
+        for c in (source, target):
+            require_active(uow, c)
+        moving = {}
+        for ident in list(source.identifiers):
+            value = open_identifier(vault, source, ident)
+            kept = target.identifier(ident.kind)
+            if kept is not None and open_identifier(vault, target, kept) != value:
+                raise Conflict(f"{source.code} and {target.code} have different values for "
+                               f"{ids.identifier_label(ident.kind, 'en')}: correct one of them before merging")
+            source.identifiers.remove(ident)
+            if kept is None:
+                moving[ident.kind] = value
+        uow.session.flush()  # the source's rows go before the target takes the same numbers
+        for kind, value in moving.items():
+            _set_identifier(vault, uow, target, kind, value)
+        for which in ("phone", "email"):
+            if getattr(source, f"{which}_sealed") and not getattr(target, f"{which}_sealed"):
+                _set_contact(vault, target, **{which: _open_contact(vault, source, which),
+                                               ("email" if which == "phone" else "phone"): _UNSET})
+        moved = uow.documents.move_all(source.id, target.id)
+        source.status, source.merged_into_id = "merged", target.id
+        source.updated_at = target.updated_at = utcnow()
+        uow.record(actor=user.name, action="customer.merge", object_type="customer", object_id=source.code,
+                   customer_code=target.code,
+                   details={"into": target.code, "documents_moved": moved, "identifiers_moved": sorted(moving)})
+        uow.commit()
+        return _view(vault, uow, user, target, reveal=False)
+
+
+def require_active(uow: UnitOfWork, customer: Customer) -> None:
+    if customer.status == "merged":
+        target = uow.customers.get(customer.merged_into_id)
+        raise InvalidInput(f"customer {customer.code} was merged into {target.code if target else '?'}: use that one")
+
+
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
@@ -174,7 +220,7 @@ def _set_identifier(vault: Vault, uow: UnitOfWork, customer: Customer, kind: str
     lookup = vault.fields.lookup_hash(kind, normalized)
     holders = [c for c in uow.customers.by_identifier_hash(lookup) if c.id != customer.id]
     if holders:
-        raise Conflict(f"this {kind.replace('_', ' ')} already belongs to customer {holders[0].code}")
+        raise Conflict(f"this {ids.identifier_label(kind, 'en')} already belongs to customer {holders[0].code}")
     sealed = vault.fields.seal(normalized, context=f"customer:{customer.id}:{kind}")
     if existing is None:
         customer.identifiers.append(CustomerIdentifier(kind, sealed, lookup))
@@ -198,7 +244,9 @@ def _view(vault: Vault, uow: UnitOfWork, user: User, customer: Customer, *, reve
         idents.append(IdentifierView(ident.kind, value if unmasked else ids.mask_identifier(ident.kind, value),
                                      masked=not unmasked))
     owner = uow.users.get(customer.owner_id) if customer.owner_id else None
+    merged_into = uow.customers.get(customer.merged_into_id) if customer.merged_into_id else None
     return CustomerView(
+        status=customer.status, merged_into=merged_into.code if merged_into else None,
         code=customer.code, name=customer.name, kind=customer.kind, tier=customer.tier,
         owner=owner.name if owner else None,
         phone=_open_contact(vault, customer, "phone"), email=_open_contact(vault, customer, "email"),

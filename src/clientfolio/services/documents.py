@@ -14,6 +14,7 @@ from clientfolio.domain.queries import DocumentFilter
 from clientfolio.services.content import store_stream
 from clientfolio.services.context import (UnitOfWork, Vault, acting_user, authorize,
                                           customer_or_404, document_or_404)
+from clientfolio.services.customers import require_active
 from clientfolio.services.views import DocumentView, Page
 
 _UNSET = object()
@@ -31,13 +32,16 @@ def add_document(*, vault: Vault, actor: str, customer_code: str, content: Itera
     clean_tags = TagRule().clean(tags or [])
     with vault.uow() as uow:  # refuse before reading any bytes
         user = acting_user(uow, actor)
-        authorize(user, Action.DOCUMENT_CREATE, customer=customer_or_404(uow, user, customer_code))
+        customer = customer_or_404(uow, user, customer_code)
+        authorize(user, Action.DOCUMENT_CREATE, customer=customer)
+        require_active(uow, customer)
     blob, media_type = store_stream(vault, content)
     with vault.uow() as uow:
         uow.note_blob(blob.blob_id)
         user = acting_user(uow, actor)
         customer = customer_or_404(uow, user, customer_code)
         authorize(user, Action.DOCUMENT_CREATE, customer=customer)
+        require_active(uow, customer)
         if not allow_duplicate:
             refuse_duplicate(uow, customer.id, blob.sha256)
         if sensitive is None:

@@ -49,6 +49,8 @@ class CustomerView(View):
     phone: str | None
     email: str | None
     identifiers: list[IdentifierView] = field(default_factory=list)
+    status: str = "active"
+    merged_into: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     document_count: int | None = None

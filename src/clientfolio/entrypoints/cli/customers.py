@@ -32,9 +32,10 @@ def add(name: str = typer.Option(..., "--name"), kind: str = typer.Option(..., "
 def list_(query: str = typer.Option(None, "--query", "-q", help="Part of a name, or a code."),
           tier: str = typer.Option(None, "--tier"), kind: str = typer.Option(None, "--kind"),
           owner: str = typer.Option(None, "--owner"), sort: str = typer.Option("code", "--sort"),
+          merged: bool = typer.Option(False, "--merged", help="Include customers merged into others."),
           limit: int = typer.Option(100, "--limit"), offset: int = typer.Option(0, "--offset")):
     page = customers.list_customers(vault=state.vault, actor=state.actor, query=query, tier=tier, kind=kind,
-                                    owner=owner, sort=sort, limit=limit, offset=offset)
+                                    owner=owner, sort=sort, include_merged=merged, limit=limit, offset=offset)
     table = Table("code", "name", "kind", "tier", "owner", title=f"{page.total} customers")
     for c in page.items:
         table.add_row(c.code, c.name, c.kind, c.tier, c.owner or "")
@@ -77,3 +78,10 @@ def find(kind: str = typer.Option(..., "--kind", help="resident_id | passport | 
     for c in found:
         table.add_row(c.code, c.name, c.kind, c.tier)
     emit(found, table=table)
+
+
+@app.command("merge")
+def merge(source: str, into: str = typer.Option(..., "--into", help="The customer that remains.")):
+    """Fold a duplicate customer into another (managers): documents and missing identifiers move over."""
+    view = customers.merge_customers(vault=state.vault, actor=state.actor, source_code=source, into_code=into)
+    emit(view, text=f"merged {source.upper()} into {view.code} {view.name}")
