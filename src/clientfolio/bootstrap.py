@@ -73,11 +73,19 @@ def open_vault(home: Path) -> Vault:
     if not is_vault(home):
         raise NotInitialized(f"no vault at {settings.home}: run `clientfolio init` first")
     vault = build_vault(home)
+    engine = _engine(settings.database_url)
+    if not database.is_current(engine):
+        _check_key(vault)  # never migrate a vault we cannot prove is ours
+        database.upgrade(engine)
+    _check_key(vault)
+    return vault
+
+
+def _check_key(vault: Vault) -> None:
     with vault.uow() as uow:
         stored = uow.meta.get("key_id")
     if stored != vault.key_id:
         raise WrongKey("the master key does not match this vault (wrong key file or CLIENTFOLIO_MASTER_KEY)")
-    return vault
 
 
 def init_vault(home: Path, *, admin: str = "admin", database_url: str | None = None) -> Vault:
@@ -112,7 +120,6 @@ def restore(dest: Path, *, home: Path, key_file: Path, snapshot: str | None = No
     key = read_key_file(key_file)
     name = restore_backup(dest, home=home, key=key, snapshot=snapshot)
     vault = open_vault(home)
-    database.upgrade(_engine(read_settings(home).database_url))
     chain = verify_chain_unattended(vault)
     report = check_vault(vault=vault, actor=default_actor(vault), grace_seconds=0)
     with vault.uow() as uow:

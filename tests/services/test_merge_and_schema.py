@@ -80,3 +80,23 @@ def test_merge_into_itself_is_refused(staffed):
     a, _ = _customer_with_doc(staffed, "A", b"a")
     with pytest.raises(InvalidInput):
         customers.merge_customers(vault=staffed, actor="admin", source_code=a.code, into_code=a.code)
+
+
+def test_a_vault_from_an_older_release_is_upgraded_on_open(vault_home):
+    """Made at migration 0001 (before customer merge existed), opened by this release: data intact."""
+    from alembic import command
+
+    from clientfolio import bootstrap
+    from clientfolio.adapters.database import alembic_config, is_current, make_engine
+
+    vault = bootstrap.open_vault(vault_home)
+    made = customers.add_customer(vault=vault, actor="admin", name="Old", kind="person", tier="key")
+    bootstrap.dispose_engines()
+    url = read_settings(vault_home).database_url
+    engine = make_engine(url)
+    command.downgrade(alembic_config(url), "0001")
+    assert not is_current(engine)
+    engine.dispose()
+    vault = bootstrap.open_vault(vault_home)
+    assert customers.show_customer(vault=vault, actor="admin", code=made.code).status == "active"
+    assert audit.audit_verify(vault=vault, actor="admin").ok

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,9 +53,32 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest migration (a vault made by an older release is not)."""
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration, on the engine's own connection."""
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    """Bring the schema to the newest migration."""
+    url = engine.url.render_as_string(hide_password=False)
+    cfg = alembic_config(url)
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return
+    # SQLite alters a table by copying it; foreign keys must be off for that, and the pragma only takes
+    # effect outside a transaction, so migrations get their own plain connection.
+    migrator = create_engine(url, poolclass=NullPool)
+    event.listen(migrator, "connect", lambda conn, _rec: conn.execute("PRAGMA foreign_keys=OFF"))
+    try:
+        with migrator.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left {len(broken)} rows with broken references")
+    finally:
+        migrator.dispose()
