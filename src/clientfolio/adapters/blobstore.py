@@ -36,6 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clientfolio.adapters.crypto import Keyring
+from clientfolio.adapters.fsutil import fsync_dir
 from clientfolio.domain.errors import BlobMissing, IntegrityFailure, InvalidInput, NotFound
 from clientfolio.domain.ports import StoredBlob
 
@@ -112,7 +113,7 @@ class LocalBlobStore:
             self._make_dirs(final.parent)
             os.replace(tmp, final)
             if self.durable:
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -139,7 +140,7 @@ class LocalBlobStore:
             if not level.is_dir():
                 level.mkdir(parents=True, exist_ok=True)
                 if self.durable:
-                    _fsync_dir(level.parent)
+                    fsync_dir(level.parent)
 
     # -- reading -----------------------------------------------------------------------------------
     def open(self, blob_id: str, *, expected_sha256: str | None = None) -> Iterator[bytes]:
@@ -233,10 +234,3 @@ def _subdirs(directory: Path) -> list[Path]:
     return sorted(Path(e.path) for e in os.scandir(directory)
                   if len(e.name) == 2 and all(c in "0123456789abcdef" for c in e.name) and e.is_dir())
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from clientfolio.adapters.fsutil import fsync_dir
 from clientfolio.domain.errors import IntegrityFailure, InvalidInput, WrongKey
 
 MASTER_KEY_BYTES = 32
@@ -70,7 +71,7 @@ def write_key_file(path: Path, key: bytes) -> None:
         path.unlink(missing_ok=True)  # never leave a half-written key behind
         raise
     os.close(fd)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def read_key_file(path: Path) -> bytes:
@@ -87,14 +88,6 @@ def read_key_file(path: Path) -> bytes:
     except (OSError, UnicodeDecodeError):
         raise WrongKey(f"key file {path} is unreadable or not base64url text") from None
     return decode_master_key(text)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Keyring:

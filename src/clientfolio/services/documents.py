@@ -48,7 +48,7 @@ def add_document(*, vault: Vault, actor: str, customer_code: str, content: Itera
             sensitive = vault.taxonomy.is_sensitive_by_default(category)
         document = Document(
             customer_id=customer.id, category=category, subtype=subtype,
-            title=_clean_title(title) or _default_title(vault, category, subtype, original_name),
+            title=_clean_title(title) or vault.taxonomy.label(category, subtype, "zh"),
             sensitivity=Sensitivity.SENSITIVE if sensitive else Sensitivity.NORMAL,
             issued_on=issued_on, expires_on=expires_on, paper_location=_clean_location(paper_location),
             created_by=user.id)
@@ -222,33 +222,23 @@ def _check_dates(issued_on: date | None, expires_on: date | None) -> None:
         raise InvalidInput("the expiry date is before the issued date")
 
 
-def _clean_title(title: str | None) -> str | None:
-    if title is None:
+def _clean_text(value: str | None, *, limit: int, what: str) -> str | None:
+    """Collapse white space (and control characters with it); None for nothing left."""
+    if value is None:
         return None
-    title = " ".join(title.split())
-    if len(title) > 300:
-        raise InvalidInput("title must be at most 300 characters")
-    return title or None
+    value = " ".join("".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in value).split())
+    if len(value) > limit:
+        raise InvalidInput(f"{what} must be at most {limit} characters")
+    return value or None
 
 
-def _default_title(vault: Vault, category: str, subtype: str | None, original_name: str | None) -> str:
-    label = vault.taxonomy.label(category, subtype, "zh")
-    return label
+def _clean_title(title: str | None) -> str | None:
+    return _clean_text(title, limit=300, what="title")
 
 
 def _clean_location(location: str | None) -> str | None:
-    if location is None:
-        return None
-    location = " ".join(location.split())
-    if len(location) > 300:
-        raise InvalidInput("paper location must be at most 300 characters")
-    return location or None
+    return _clean_text(location, limit=300, what="paper location")
 
 
 def _clean_note(note: str | None) -> str | None:
-    if note is None:
-        return None
-    note = " ".join(note.split())
-    if len(note) > 500:
-        raise InvalidInput("change note must be at most 500 characters")
-    return note or None
+    return _clean_text(note, limit=500, what="change note")
