@@ -146,7 +146,10 @@ def _referenced_blobs(image: bytes) -> set[str]:
     db = sqlite3.connect(":memory:")
     db.deserialize(image)
     try:
-        return {row[0] for row in db.execute("SELECT DISTINCT blob_id FROM versions")}
+        columns = {row[1] for row in db.execute("PRAGMA table_info(versions)")}
+        wanted = [c for c in ("blob_id", "text_blob_id", "rendition_blob_id") if c in columns]
+        return {row[0] for c in wanted for row in db.execute(f"SELECT DISTINCT {c} FROM versions")  # noqa: S608
+                if row[0]}
     finally:
         db.close()
 

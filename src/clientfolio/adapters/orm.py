@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
                         MetaData, String, Table, Text, UniqueConstraint, BigInteger)
 from sqlalchemy.orm import registry, relationship
 
@@ -77,6 +77,8 @@ documents = Table(
     Column("created_by", ForeignKey("users.id"), nullable=False),
     Column("created_at", UTC, nullable=False),
     Column("updated_at", UTC, nullable=False),
+    Column("suggestion", Text, nullable=True),  # JSON: category/subtype/tags proposed by ingestion
+    Column("indexed_at", UTC, nullable=True),  # behind updated_at: the search index needs this document
     Index("ix_documents_customer_category", "customer_id", "category", "subtype"),
 )
 
@@ -100,6 +102,14 @@ versions = Table(
     Column("uploaded_by", ForeignKey("users.id"), nullable=False),
     Column("uploaded_at", UTC, nullable=False),
     Column("note", String(500), nullable=True),
+    # Text extraction (ingestion): the text itself is an encrypted blob, never a column.
+    Column("text_status", String(16), nullable=False, server_default="pending", index=True),
+    Column("text_blob_id", String(32), nullable=True),
+    Column("text_confidence", Float, nullable=True),
+    Column("text_pages", Integer, nullable=True),
+    Column("text_error", String(300), nullable=True),
+    Column("text_attempts", Integer, nullable=False, server_default="0"),
+    Column("rendition_blob_id", String(32), nullable=True),
     UniqueConstraint("document_id", "number", name="uq_versions_document_number"),
 )
 

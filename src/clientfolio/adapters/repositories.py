@@ -146,9 +146,6 @@ class DocumentRepository:
     def all_versions(self) -> Iterator[Version]:
         yield from self.session.scalars(select(Version).order_by(orm.versions.c.id)).yield_per(500)
 
-    def referenced_blob_ids(self) -> set[str]:
-        return set(self.session.scalars(select(orm.versions.c.blob_id)))
-
 
 class AuditRepository:
     def __init__(self, session: Session, key: bytes):

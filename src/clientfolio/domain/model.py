@@ -132,6 +132,8 @@ class Document:
     created_by: int
     created_at: datetime
     updated_at: datetime
+    suggestion: str | None
+    indexed_at: datetime | None
     versions: list[Version]
     tag_rows: list[DocumentTag]
 
@@ -149,6 +151,8 @@ class Document:
         self.status = DocumentStatus.ACTIVE.value
         self.created_by = created_by
         self.created_at = self.updated_at = utcnow()
+        self.suggestion = None
+        self.indexed_at = None
         self.versions = []
         self.tag_rows = []
 
@@ -194,6 +198,13 @@ class Version:
     uploaded_by: int
     uploaded_at: datetime
     note: str | None
+    text_status: str  # pending | done | failed | needs_password | none (nothing to extract)
+    text_blob_id: str | None
+    text_confidence: float | None
+    text_pages: int | None
+    text_error: str | None
+    text_attempts: int
+    rendition_blob_id: str | None
 
     def __init__(self, *, number: int, blob_id: str, sha256: str, size: int, media_type: str,
                  uploaded_by: int, note: str | None):
@@ -206,6 +217,11 @@ class Version:
         self.uploaded_by = uploaded_by
         self.uploaded_at = utcnow()
         self.note = note
+        self.text_status = "pending"
+        self.text_blob_id = self.text_error = self.rendition_blob_id = None
+        self.text_confidence = None
+        self.text_pages = None
+        self.text_attempts = 0
 
 
 @dataclass(frozen=True)

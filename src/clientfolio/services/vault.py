@@ -64,6 +64,14 @@ def check_vault(*, vault: Vault, actor: str, gc: bool = False, grace_seconds: in
                 vault.blobs.verify(version.blob_id, expected_sha256=version.sha256)
             except IntegrityFailure as exc:
                 report.problems.append(f"document {version.document_id} version {version.number}: {exc.message}")
+            for derived in (version.text_blob_id, version.rendition_blob_id):  # extracted text, PDF rendition
+                if derived:
+                    referenced.add(derived)
+                    try:
+                        vault.blobs.verify(derived)
+                    except IntegrityFailure as exc:
+                        report.problems.append(f"document {version.document_id} version {version.number} "
+                                               f"(derived file): {exc.message}")
         for customer in uow.customers.all():
             for ident in customer.identifiers:
                 report.identifiers_checked += 1

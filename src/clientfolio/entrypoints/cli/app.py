@@ -97,6 +97,9 @@ def run() -> None:
     except ClientfolioError as exc:
         errors.print(f"error: {exc.message}", markup=False, highlight=False)
         sys.exit(EXIT_CODES.get(exc.code, 1))
+    except OSError as exc:  # the user's own files: a missing folder, no permission, a full disk
+        errors.print(f"error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}", markup=False, highlight=False)
+        sys.exit(1)
     except (typer.Abort, KeyboardInterrupt):
         errors.print("aborted")
         sys.exit(130)

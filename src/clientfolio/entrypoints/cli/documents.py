@@ -131,6 +131,8 @@ def versions_(document_id: int):
 def get(document_id: int, output: Path = typer.Option(..., "--output", "-o", help="File to write, or a folder."),
         version: int = typer.Option(None, "--version")):
     """Write a version's bytes; the file appears only once every byte has been verified."""
+    if not output.is_dir() and not output.parent.is_dir():
+        raise NotFound(f"no such folder: {output.parent}")
     download = versions.read_version(vault=state.vault, actor=state.actor, document_id=document_id,
                                      version=version)
     target = output / download.version.canonical_name if output.is_dir() else output
