@@ -5,7 +5,20 @@ BIN := $(VENV)/bin
 HOME_DIR ?= ./clientfolio-data
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+SYSDEPS := fonts-noto-cjk
+BENCHDEPS := tesseract-ocr tesseract-ocr-chi-sim
+
+.PHONY: run test bench lint clean sysdeps
+
+# Debian packages the tests need (CJK fonts to render test scans); installed only when missing.
+sysdeps:
+	@missing=$$(for p in $(SYSDEPS) $(EXTRA_SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get install -y -q $$missing >/dev/null 2>&1 || \
+			{ $$sudo apt-get update -q >/dev/null && $$sudo apt-get install -y -q $$missing >/dev/null; }; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +36,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
-test: $(STAMP) lint
+test: $(STAMP) sysdeps lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
+	@$(MAKE) --no-print-directory sysdeps EXTRA_SYSDEPS="$(BENCHDEPS)"
 	$(BIN)/python -m bench
 
 clean:

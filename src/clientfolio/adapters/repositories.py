@@ -140,6 +140,18 @@ class DocumentRepository:
                                       .values(customer_id=to_customer))
         return result.rowcount
 
+    def version_by_id(self, version_id: int) -> Version | None:
+        return self.session.get(Version, version_id)
+
+    def version_ids_with_text_status(self, status: str) -> list[int]:
+        v = orm.versions.c
+        return list(self.session.scalars(select(v.id).where(v.text_status == status).order_by(v.id)))
+
+    def ids_needing_index(self) -> list[int]:
+        d = orm.documents.c
+        stmt = select(d.id).where((d.indexed_at.is_(None)) | (d.indexed_at < d.updated_at)).order_by(d.id)
+        return list(self.session.scalars(stmt))
+
     def count_versions(self) -> int:
         return self.session.scalar(select(func.count()).select_from(orm.versions)) or 0
 

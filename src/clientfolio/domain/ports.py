@@ -39,3 +39,30 @@ class FieldCipher(Protocol):
     def open(self, sealed: bytes, *, context: str) -> str: ...
 
     def lookup_hash(self, kind: str, normalized: str) -> str: ...
+
+
+class ExtractionResult(Protocol):
+    status: str  # ok | needs_password | failed | refused
+    message: str | None
+    page_count: int
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def mean_confidence(self) -> float | None: ...
+
+
+class TextExtractor(Protocol):
+    """Text from a file's bytes, in memory only (OCR included): never a temporary file."""
+
+    max_bytes: int
+
+    def extract(self, data: bytes, media_type: str) -> ExtractionResult: ...
+
+    def rendition(self, data: bytes, media_type: str) -> bytes | None:
+        """An archival PDF for an image (lossless), else None."""
+
+
+class JobQueue(Protocol):
+    def enqueue(self, kind: str, **args) -> None: ...

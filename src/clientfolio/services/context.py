@@ -11,7 +11,7 @@ from clientfolio.domain import policy
 from clientfolio.domain.errors import NotFound, PermissionDenied
 from clientfolio.domain.model import Customer, Document, User
 from clientfolio.domain.policy import Action
-from clientfolio.domain.ports import BlobStore, FieldCipher
+from clientfolio.domain.ports import BlobStore, FieldCipher, JobQueue, TextExtractor
 from clientfolio.domain.taxonomy import Taxonomy
 
 
@@ -42,6 +42,9 @@ class Vault:
     max_upload_bytes: int = 2 * 1024**3
     backup_engine: Any = None  # adapters.backup.BackupEngine, for the backup services
     key_id: str = ""
+    jobs: JobQueue | None = None  # None: nothing runs in the background (extraction is then on demand)
+    extractor: TextExtractor | None = None
+    search: Any = None  # adapters.search_index.KeyedSearchIndex
     audit_anchor: Callable[[], tuple[int, str] | None] = lambda: None  # newest head seen committed
 
 

@@ -15,6 +15,7 @@ from clientfolio.services.content import store_stream
 from clientfolio.services.context import (UnitOfWork, Vault, acting_user, authorize,
                                           customer_or_404, document_or_404)
 from clientfolio.services.customers import require_active
+from clientfolio.services.textjobs import schedule_index, schedule_text
 from clientfolio.services.views import DocumentView, Page
 
 _UNSET = object()
@@ -63,7 +64,10 @@ def add_document(*, vault: Vault, actor: str, customer_code: str, content: Itera
                             "sha256": blob.sha256, "size": blob.size, "media_type": media_type,
                             "sensitivity": document.sensitivity, "duplicate_allowed": allow_duplicate})
         uow.commit()
-        return document_view(vault, document, customer)
+        view = document_view(vault, document, customer)
+        version_id = version.id
+    schedule_text(vault, version_id)
+    return view
 
 
 def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None,
@@ -144,7 +148,9 @@ def edit_document(*, vault: Vault, actor: str, document_id: int, title: str | No
         uow.record(actor=user.name, action="document.edit", object_type="document",
                    object_id=document.id, customer_code=customer.code, details={"fields": changed})
         uow.commit()
-        return document_view(vault, document, customer)
+        view = document_view(vault, document, customer)
+    schedule_index(vault, document_id)
+    return view
 
 
 def delete_document(*, vault: Vault, actor: str, document_id: int) -> DocumentView:
@@ -169,7 +175,9 @@ def _set_status(vault: Vault, actor: str, document_id: int, status: DocumentStat
         uow.record(actor=user.name, action=action, object_type="document", object_id=document.id,
                    customer_code=customer.code, details={"status": status.value})
         uow.commit()
-        return document_view(vault, document, customer)
+        view = document_view(vault, document, customer)
+    schedule_index(vault, document_id)
+    return view
 
 
 def refuse_duplicate(uow: UnitOfWork, customer_id: int, sha256: str) -> None:

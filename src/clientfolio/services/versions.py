@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from clientfolio.domain import media
 from clientfolio.domain.errors import InvalidInput, NotFound
+from clientfolio.domain.model import utcnow
 from clientfolio.domain.policy import Action
 from clientfolio.domain.ports import StoredBlob
 from clientfolio.services.content import read_verified, store_stream
 from clientfolio.services.context import Vault, acting_user, authorize, document_or_404
 from clientfolio.services.documents import (new_version, refuse_duplicate, canonical_name,
                                             document_view, open_original_name)
+from clientfolio.services.textjobs import schedule_index, schedule_text
 from clientfolio.services.views import DocumentView, VersionView
 
 TEXT_DIFF_LIMIT = 5 * 1024 * 1024  # larger text files get a metadata diff only
@@ -43,7 +45,9 @@ def add_version(*, vault: Vault, actor: str, document_id: int, content: Iterable
                    details={"version": version.number, "sha256": blob.sha256, "size": blob.size,
                             "media_type": media_type})
         uow.commit()
-        return document_view(vault, document, customer)
+        view, version_id = document_view(vault, document, customer), version.id
+    schedule_text(vault, version_id)
+    return view
 
 
 def list_versions(*, vault: Vault, actor: str, document_id: int) -> list[VersionView]:
@@ -89,12 +93,18 @@ def restore_version(*, vault: Vault, actor: str, document_id: int, version: int)
         blob = StoredBlob(old.blob_id, old.size, old.sha256)
         new = new_version(vault, document, blob, old.media_type, user, None, f"restored from version {old.number}")
         new.original_name_sealed = old.original_name_sealed
+        for field in ("text_status", "text_blob_id", "text_confidence", "text_pages", "text_error",
+                      "rendition_blob_id"):  # same bytes, same extracted text: share it too
+            setattr(new, field, getattr(old, field))
         document.versions.append(new)
+        document.updated_at = utcnow()
         uow.record(actor=user.name, action="version.restore", object_type="document", object_id=document.id,
                    customer_code=customer.code,
                    details={"from_version": old.number, "version": new.number, "sha256": old.sha256})
         uow.commit()
-        return document_view(vault, document, customer)
+        view = document_view(vault, document, customer)
+    schedule_index(vault, document_id)
+    return view
 
 
 @dataclass

@@ -1,0 +1,484 @@
+"""Search engines compared on one generated corpus, in one run: indexing rate, index size, latency per
+query kind, Chinese precision and recall, memory. Results and the choices made from them: docs/search.md.
+
+    python -m bench.search_engines --size 100000            # the issue's sizes: 100000 and 1000000
+    python -m bench.search_engines --quick                  # a few thousand documents, a minute
+    python -m bench.search_engines --size 1000000 --engines a,c --json out.json
+
+Engines (each built and queried in its own forked process, so its RSS is its own):
+  a   keyed tantivy, jieba words + CJK bigrams, every token an HMAC (ours, KeyedSearchIndex)
+  b   keyed tantivy, jieba words only
+  b2  keyed tantivy, jieba search-mode words only (overlapping sub-words; multi-word terms AND-ed)
+  c   plaintext tantivy, CJK character bigrams (phrase of bigrams per term; paperless-ngx 3's CJK way)
+  d   plaintext SQLite FTS5 (unicode61) over jieba words, contentless table
+  e   Whoosh (whoosh-reloaded; paperless-ngx's engine before 3.0) over jieba words, capped (it is slow)
+Every engine answers top-20 by BM25 plus the exact total of matches, query parsing included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+try:
+    from bench.search_corpus import KINDS, Corpus, stored_batches
+except ImportError:  # run as a script from bench/
+    from search_corpus import KINDS, Corpus, stored_batches
+
+from clientfolio.adapters import textnorm
+from clientfolio.adapters.search_index import (MAX_LIMIT, IndexedDocument, KeyedSearchIndex, Visibility)
+
+TOP = 20
+HEAP = 100_000_000
+LABELS = {
+    "a": "keyed tantivy, words + bigrams (ours)",
+    "b": "keyed tantivy, words only",
+    "b2": "keyed tantivy, search-mode words only",
+    "c": "plaintext tantivy, CJK bigrams",
+    "d": "plaintext SQLite FTS5, jieba words",
+    "e": "Whoosh, jieba words",
+}
+
+
+# ------------------------------------------------------------------------------------------------ engines
+
+
+class KeyedEngine:
+    def __init__(self, folder: Path, *, bigrams: bool, mode: str):
+        self.ix = KeyedSearchIndex(folder, hashlib.sha256(b"bench key").digest(), bigrams=bigrams,
+                                   segment_mode=mode, writer_heap_bytes=HEAP)
+        self.everyone = Visibility(include_sensitive=True)
+        self.folder = folder
+
+    def add(self, docs) -> None:
+        for d in docs:
+            self.ix.upsert(IndexedDocument(doc_id=d.doc_id, customer_id=d.customer_id, text=d.text,
+                                           owner_id=d.owner_id,
+                                           sensitivity="sensitive" if d.sensitive else "normal"))
+
+    def finish(self) -> None:
+        self.ix.close()
+
+    def top(self, q: str, *, visibility: Visibility | None = None):
+        r = self.ix.search(q, visibility=visibility or self.everyone, limit=TOP)
+        return r.total, [h.doc_id for h in r.hits]
+
+    def all_ids(self, q: str):
+        r = self.ix.search(q, visibility=self.everyone, limit=MAX_LIMIT)
+        return None if r.total > MAX_LIMIT else {h.doc_id for h in r.hits}
+
+    def extra(self) -> dict:
+        info = self.ix.cache_info()
+        return {f"hash cache {k}": f"{v.hits / max(1, v.hits + v.misses):.1%} hits, {v.currsize:,} entries"
+                for k, v in info.items() if k != "filter"}
+
+
+class PlainBigramEngine:
+    def __init__(self, folder: Path):
+        import tantivy
+
+        self.t = tantivy
+        b = tantivy.SchemaBuilder()
+        b.add_unsigned_field("doc_id", indexed=True, fast=True)
+        b.add_text_field("body", tokenizer_name="ws", index_option="position")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.index = tantivy.Index(b.build(), path=str(folder))
+        self.index.register_tokenizer("ws", tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        self.schema = self.index.schema
+        self.writer = self.index.writer(heap_size=HEAP, num_threads=1)
+        self.folder = folder
+
+    def add(self, docs) -> None:
+        for d in docs:
+            _, bigrams = textnorm.analyze(d.text, mode="none")
+            doc = self.t.Document()
+            doc.add_unsigned("doc_id", d.doc_id)
+            doc.add_text("body", " ".join(bigrams))
+            self.writer.add_document(doc)
+
+    def finish(self) -> None:
+        self.writer.commit()
+        self.writer.wait_merging_threads()
+        self.writer = self.index.writer(heap_size=15_000_000, num_threads=1)
+        self.writer.garbage_collect_files()
+        self.index.reload()
+
+    def _query(self, q: str):
+        Q, Occur = self.t.Query, self.t.Occur
+        subs = []
+        for term in textnorm.query_terms(q).terms:
+            toks = term.bigrams
+            sub = Q.term_query(self.schema, "body", toks[0]) if len(toks) == 1 else \
+                Q.phrase_query(self.schema, "body", list(toks))
+            subs.append((Occur.Must, sub))
+        return Q.boolean_query(subs)
+
+    def _search(self, q: str, limit: int):
+        s = self.index.searcher()
+        r = s.search(self._query(q), limit, count=True)
+        return r.count, s.fast_field_values("doc_id", [a for _, a in r.hits])
+
+    def top(self, q: str, **_):
+        return self._search(q, TOP)
+
+    def all_ids(self, q: str):
+        total, ids = self._search(q, MAX_LIMIT)
+        return None if total > MAX_LIMIT else set(ids)
+
+    def extra(self) -> dict:
+        return {}
+
+
+def _fts_match(q: str) -> str:
+    return " AND ".join('"' + " ".join(t.words) + '"' for t in textnorm.query_terms(q).terms)
+
+
+class Fts5Engine:
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "fts.db"
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("CREATE VIRTUAL TABLE t USING fts5(body, content='', tokenize='unicode61')")
+        self.folder = folder
+
+    def add(self, docs) -> None:
+        rows = [(d.doc_id, " ".join(textnorm.analyze(d.text)[0])) for d in docs]
+        self.db.executemany("INSERT INTO t(rowid, body) VALUES (?, ?)", rows)
+
+    def finish(self) -> None:
+        self.db.execute("INSERT INTO t(t) VALUES ('optimize')")
+        self.db.commit()
+
+    def top(self, q: str, **_):
+        m = _fts_match(q)
+        ids = [r[0] for r in self.db.execute("SELECT rowid FROM t WHERE t MATCH ? ORDER BY rank LIMIT ?",
+                                              (m, TOP))]
+        total = self.db.execute("SELECT count(*) FROM t WHERE t MATCH ?", (m,)).fetchone()[0]
+        return total, ids
+
+    def all_ids(self, q: str):
+        ids = {r[0] for r in self.db.execute("SELECT rowid FROM t WHERE t MATCH ?", (_fts_match(q),))}
+        return None if len(ids) > MAX_LIMIT else ids
+
+    def extra(self) -> dict:
+        return {}
+
+
+class WhooshEngine:
+    def __init__(self, folder: Path):
+        from whoosh import analysis, fields, index
+
+        folder.mkdir(parents=True, exist_ok=True)
+        schema = fields.Schema(doc_id=fields.NUMERIC(stored=True, unique=True),
+                               body=fields.TEXT(analyzer=analysis.SpaceSeparatedTokenizer(), phrase=True))
+        self.index = index.create_in(str(folder), schema)
+        self.writer = self.index.writer(limitmb=64, procs=1)
+        self.searcher = None
+        self.folder = folder
+
+    def add(self, docs) -> None:
+        for d in docs:
+            self.writer.add_document(doc_id=d.doc_id, body=" ".join(textnorm.analyze(d.text)[0]))
+
+    def finish(self) -> None:
+        self.writer.commit()
+        self.searcher = self.index.searcher()
+
+    def _query(self, q: str):
+        from whoosh import query as wq
+
+        parts = [wq.Phrase("body", list(t.words)) if len(t.words) > 1 else wq.Term("body", t.words[0])
+                 for t in textnorm.query_terms(q).terms]
+        return wq.And(parts)
+
+    def top(self, q: str, **_):
+        r = self.searcher.search(self._query(q), limit=TOP)
+        return len(r), [h["doc_id"] for h in r]
+
+    def all_ids(self, q: str):
+        r = self.searcher.search(self._query(q), limit=None)
+        return None if len(r) > MAX_LIMIT else {h["doc_id"] for h in r}
+
+    def extra(self) -> dict:
+        return {}
+
+
+def make_engine(key: str, folder: Path):
+    if key == "a":
+        return KeyedEngine(folder, bigrams=True, mode="precise")
+    if key == "b":
+        return KeyedEngine(folder, bigrams=False, mode="precise")
+    if key == "b2":
+        return KeyedEngine(folder, bigrams=False, mode="search")
+    if key == "c":
+        return PlainBigramEngine(folder)
+    if key == "d":
+        return Fts5Engine(folder)
+    if key == "e":
+        return WhooshEngine(folder)
+    raise ValueError(f"unknown engine {key!r}")
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+
+def _rss() -> tuple[float, float]:
+    """(current, peak) resident set size of this process in MB."""
+    vals = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                vals[line.split(":")[0]] = int(line.split()[1]) / 1024
+    return vals.get("VmRSS", 0.0), vals.get("VmHWM", 0.0)
+
+
+def _du(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in text)
+
+
+def _engine_job(key: str, folder: Path, corpus_dir: Path, n_docs: int, queries, truth, conn) -> None:
+    try:
+        conn.send(_measure_engine(key, folder, corpus_dir, n_docs, queries, truth))
+    except BaseException as exc:  # report, never hang the parent
+        conn.send({"error": f"{type(exc).__name__}: {exc}"})
+    finally:
+        conn.close()
+
+
+def _measure_engine(key, folder, corpus_dir, n_docs, queries, truth) -> dict:
+    textnorm.analyze("预热 warm-up")  # segmenter, stemmer and OpenCC loaded before the clock starts
+    eng = make_engine(key, folder)
+    spent = 0.0
+    for docs in stored_batches(corpus_dir, stop=n_docs):
+        t0 = time.perf_counter()
+        eng.add(docs)
+        spent += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    eng.finish()
+    spent += time.perf_counter() - t0
+    rss_built, _ = _rss()
+    size = _du(folder)
+    for q in queries:  # warm-up pass
+        eng.top(q.text)
+    lat: dict[str, list[float]] = {k: [] for k in KINDS}
+    for q in queries:
+        t0 = time.perf_counter()
+        eng.top(q.text)
+        lat[q.kind].append((time.perf_counter() - t0) * 1000)
+    allq = [x for k in KINDS for x in lat[k]]
+    latency = {k: {"p50": _pct(v, 50), "p95": _pct(v, 95), "p99": _pct(v, 99)} for k, v in lat.items()}
+    latency["all"] = {"p50": _pct(allq, 50), "p95": _pct(allq, 95), "p99": _pct(allq, 99)}
+    if isinstance(eng, KeyedEngine):  # the permission filter's cost: an own-customers user, no sensitive
+        restricted = Visibility(include_sensitive=False, owner_id=7)
+        rl = []
+        for q in queries:
+            t0 = time.perf_counter()
+            eng.top(q.text, visibility=restricted)
+            rl.append((time.perf_counter() - t0) * 1000)
+        latency["all, restricted user"] = {"p50": _pct(rl, 50), "p95": _pct(rl, 95), "p99": _pct(rl, 99)}
+    quality = _quality(eng, queries, truth, n_docs)
+    rss, peak = _rss()
+    return {"engine": key, "label": LABELS[key], "docs": n_docs, "build_s": spent,
+            "docs_per_s": n_docs / spent, "index_bytes": size, "bytes_per_doc": size / n_docs,
+            "rss_mb": rss, "rss_peak_mb": peak, "rss_after_build_mb": rss_built, "latency": latency,
+            "quality": quality, "extra": eng.extra()}
+
+
+def _quality(eng, queries, truth, n_docs) -> dict:
+    per: dict[str, dict[str, list[float]]] = {}
+    for q in queries:
+        if not _is_chinese(q.text):
+            continue
+        rel = {d for d in truth[q.qid] if d < n_docs}
+        got = eng.all_ids(q.text)
+        if got is None or not rel:  # more than MAX_LIMIT matches, or nothing relevant in this corpus
+            continue
+        _, top = eng.top(q.text)
+        groups = [q.kind, "all Chinese"] + (["phrase, segments differently"] if q.resegmented else [])
+        for g in groups:
+            acc = per.setdefault(g, {"precision": [], "recall": [], "p_at_20": []})
+            acc["recall"].append(len(got & rel) / len(rel))
+            if got:
+                acc["precision"].append(len(got & rel) / len(got))
+            if top:
+                acc["p_at_20"].append(sum(1 for d in top if d in rel) / len(top))
+    return {g: {m: (statistics.fmean(v) if v else float("nan")) for m, v in acc.items()} | {
+        "queries": len(acc["recall"])} for g, acc in per.items()}
+
+
+def tokenizer_stats(corpus_dir: Path, n: int = 2000) -> dict:
+    """Segmenter speed (rjieba vs jieba) and agreement, and the cost of each step of `analyze`."""
+    docs = [d for batch in stored_batches(corpus_dir, stop=n) for d in batch]
+    texts = [textnorm.normalize(d.text) for d in docs]
+    out = {"docs": len(texts), "chars_per_doc": sum(map(len, texts)) / max(1, len(texts))}
+    t0 = time.perf_counter()
+    for d in docs:
+        textnorm.normalize(d.text)
+    out["normalize docs/s"] = len(docs) / (time.perf_counter() - t0)
+    for mode in ("none", "precise", "search"):
+        t0 = time.perf_counter()
+        for t in texts:
+            textnorm.analyze_normalized(t, mode=mode)
+        out[f"analyze[{mode}] docs/s"] = len(texts) / (time.perf_counter() - t0)
+    import jieba
+    import rjieba
+
+    rj = rjieba.Jieba()
+    jb = jieba.Tokenizer()
+    jb.tmp_dir = tempfile.mkdtemp(prefix="cf-jieba-")
+    jieba.setLogLevel(40)
+    jb.initialize()
+    sample = [re.findall("[\u4e00-\u9fff]+", t) for t in texts[:500]]  # what textnorm hands the segmenter
+    t0 = time.perf_counter()
+    a = [[w for run in runs for w in rj.cut(run, True)] for runs in sample]
+    out["rjieba docs/s"] = len(sample) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    b = [[w for run in runs for w in jb.lcut(run, HMM=True)] for runs in sample]
+    out["jieba docs/s"] = len(sample) / (time.perf_counter() - t0)
+    out["rjieba = jieba (docs)"] = f"{sum(x == y for x, y in zip(a, b))}/{len(sample)}"
+    shutil.rmtree(jb.tmp_dir, ignore_errors=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def run(quick: bool = False, sizes=(100_000,), *, engines=("a", "b", "b2", "c", "d", "e"),
+        whoosh_cap: int | None = None, workdir: Path | None = None, log=print) -> dict:
+    """Measure every engine on each corpus size; returns {size: {"corpus":…, "engines": {key: …}}}."""
+    if quick:
+        sizes = tuple(min(s, 5_000) for s in sizes)
+    cap = whoosh_cap or (2_000 if quick else 10_000)
+    root = Path(workdir or tempfile.mkdtemp(prefix="cf-search-bench-"))
+    results: dict = {}
+    try:
+        for size in sizes:
+            t0 = time.perf_counter()
+            corpus = Corpus(size, queries_per_kind=24 if quick else 168)
+            corpus_dir = root / f"corpus-{size}"
+            corpus.materialize(corpus_dir)
+            truth = corpus.truth
+            res = {"corpus": {"docs": size, "queries": len(corpus.queries),
+                              "generate_s": time.perf_counter() - t0,
+                              "resegmented phrase queries": sum(q.resegmented for q in corpus.queries)},
+                   "tokenizer": tokenizer_stats(corpus_dir), "engines": {}}
+            log(f"corpus of {size:,} docs and {len(corpus.queries)} queries in {res['corpus']['generate_s']:.0f} s")
+            for key in engines:
+                n = min(size, cap) if key == "e" else size
+                folder = root / f"index-{key}-{size}"
+                t1 = time.perf_counter()
+                parent, child = multiprocessing.get_context("fork").Pipe()
+                proc = multiprocessing.get_context("fork").Process(
+                    target=_engine_job, args=(key, folder, corpus_dir, n, corpus.queries, truth, child))
+                proc.start()
+                child.close()
+                r = parent.recv()
+                proc.join()
+                shutil.rmtree(folder, ignore_errors=True)
+                r["wall_s"] = time.perf_counter() - t1
+                r["loadavg_1m_after"] = os.getloadavg()[0]  # other work on the machine skews absolute numbers
+                res["engines"][key] = r
+                log(f"  {key}: {LABELS[key]}: {r.get('error') or 'done'} in {r['wall_s']:.0f} s")
+            shutil.rmtree(corpus_dir, ignore_errors=True)
+            results[size] = res
+    finally:
+        if workdir is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
+def _ms(x: float) -> str:
+    return f"{x:.2f}" if x < 10 else f"{x:.1f}"
+
+
+def report(results: dict) -> str:
+    lines = []
+    for size, res in results.items():
+        engines = {k: v for k, v in res["engines"].items() if "error" not in v}
+        c = res["corpus"]
+        lines += [f"### {size:,} documents, {c['queries']} queries "
+                  f"({c['resegmented phrase queries']} phrases planted where jieba segments the document "
+                  f"differently), top-{TOP} + exact count", ""]
+        lines += ["| engine | docs | index docs/s | index size | bytes/doc | RSS peak | all p50 | all p95 | all p99 | load |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for k, r in engines.items():
+            a = r["latency"]["all"]
+            lines.append(f"| ({k}) {r['label']} | {r['docs']:,} | {r['docs_per_s']:,.0f} | "
+                         f"{r['index_bytes'] / 1e6:,.1f} MB | {r['bytes_per_doc']:,.0f} | {r['rss_peak_mb']:,.0f} MB | "
+                         f"{_ms(a['p50'])} ms | {_ms(a['p95'])} ms | {_ms(a['p99'])} ms | "
+                         f"{r.get('loadavg_1m_after', float('nan')):.1f} |")
+        kinds = list(KINDS) + ["all, restricted user"]
+        lines += ["", "Latency p50 / p95 / p99 in ms per query kind:", "",
+                  "| engine | " + " | ".join(kinds) + " |", "| --- |" + " --- |" * len(kinds)]
+        for k, r in engines.items():
+            cells = []
+            for kind in kinds:
+                x = r["latency"].get(kind)
+                cells.append(f"{_ms(x['p50'])} / {_ms(x['p95'])} / {_ms(x['p99'])}" if x else "–")
+            lines.append(f"| ({k}) | " + " | ".join(cells) + " |")
+        groups = ["common", "rare", "and", "name", "phrase", "phrase, segments differently", "all Chinese"]
+        lines += ["", "Chinese queries, precision / recall over all matches (P@20 in brackets):", "",
+                  "| engine | " + " | ".join(groups) + " |", "| --- |" + " --- |" * len(groups)]
+        for k, r in engines.items():
+            cells = []
+            for g in groups:
+                x = r["quality"].get(g)
+                cells.append(f"{x['precision']:.3f} / {x['recall']:.3f} ({x['p_at_20']:.3f})" if x else "–")
+            lines.append(f"| ({k}) | " + " | ".join(cells) + " |")
+        lines += ["", "Tokenizer (per document, single thread): " + ", ".join(
+            f"{k} {v:,.0f}" if isinstance(v, float) else f"{k} {v}" for k, v in res["tokenizer"].items())]
+        for k, r in engines.items():
+            if r["extra"]:
+                lines.append(f"({k}) " + ", ".join(f"{a}: {b}" for a, b in r["extra"].items()))
+        for k, r in res["engines"].items():
+            if "error" in r:
+                lines.append(f"({k}) failed: {r['error']}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--size", type=int, action="append", help="documents (repeatable; default 100000)")
+    ap.add_argument("--engines", default="a,b,b2,c,d,e")
+    ap.add_argument("--whoosh-cap", type=int)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--workdir", type=Path, help="where corpora and indexes go (default: a temp folder)")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    results = run(args.quick, tuple(args.size or (100_000,)), engines=tuple(args.engines.split(",")),
+                  whoosh_cap=args.whoosh_cap, workdir=args.workdir,
+                  log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(report(results))
+    print(f"total wall time {time.perf_counter() - t0:.0f} s on {os.cpu_count()} cores")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,453 @@
+"""Full-text search over keyed hashes of tokens (tantivy): it matches words and phrases and ranks them by
+BM25, yet no word of a document is on disk.
+
+Every token is stored as HMAC-SHA256(search key, token) cut to 12 bytes (16 base64 characters); the search
+key comes from the master key (`Keyring.subkey("search-index")`). Word tokens, bigram tokens and filter values
+each have their own subkey, so the same string gives unrelated hashes in different fields. Positions are kept,
+so phrases work; nothing is stored except what tantivy needs to rank, filter and return a document id.
+
+What a reader of the index files (without the key) can still learn: document ids, customer and owner ids,
+the sensitive flag, issue/expiry dates, and how often each (hashed) token occurs where: deterministic
+tokens are open to frequency analysis, the price of a search index that ranks. See docs/search.md.
+
+Permissions and filters are MUST clauses of the same tantivy query as the text, so a hidden document is
+never scored, returned or counted. One writer per index: tantivy's lock file refuses a second writer, in
+this process or another, so a multi-process deployment runs one indexing worker and any number of readers.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import html
+import json
+import re
+import threading
+import unicodedata
+from binascii import b2a_base64
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+import tantivy
+
+from clientfolio.adapters import textnorm
+from clientfolio.adapters.textnorm import ParsedQuery, QueryTerm
+from clientfolio.domain.errors import Conflict, WrongKey
+
+FORMAT = 1  # bump when tokenization or hashing changes: the index must then be rebuilt
+HASH_BYTES = 12
+WRITER_HEAP_BYTES = 100_000_000  # below ~100 MB, segment flushes and merges of the keyed terms dominate
+MAX_LIMIT = 100_000
+CACHE_ENTRIES = 262_144  # distinct tokens per stream whose hashes stay memoized (LRU), ~40 MB each at most
+TOKENIZER = "cf_keyed"
+W_WORD, W_BIGRAM, W_META = 1.0, 0.3, 3.0  # word matches over bigram matches; title/tags/names boosted
+TEXT_FIELDS = ("words", "bigrams", "meta_words", "meta_bigrams")
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """What is indexed for one document. `text` and the metadata strings are hashed, never stored."""
+
+    doc_id: int
+    customer_id: int
+    text: str = ""
+    title: str = ""
+    tags: tuple[str, ...] = ()
+    canonical_name: str = ""
+    customer_name: str = ""
+    customer_code: str = ""
+    owner_id: int | None = None  # the customer's account manager (own-customers-only users see theirs)
+    category: str = ""
+    subtype: str | None = None
+    sensitivity: str = "normal"  # normal | sensitive
+    status: str = "active"  # active | archived | deleted
+    issued_on: date | None = None
+    expires_on: date | None = None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    customer_id: int | None = None
+    category: str | None = None
+    subtype: str | None = None
+    tags: tuple[str, ...] = ()  # every one of them
+    sensitivity: str | None = None
+    issued_from: date | None = None  # inclusive bounds
+    issued_to: date | None = None
+    expires_from: date | None = None
+    expires_to: date | None = None
+    expires_before: date | None = None  # exclusive: "expiring before"
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the asking user may read; built by the service layer from the permission policy."""
+
+    include_sensitive: bool
+    owner_id: int | None = None  # own-customers-only users: only this owner's customers
+    statuses: tuple[str, ...] = ("active", "archived")
+
+
+class SearchHit(NamedTuple):
+    doc_id: int
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    hits: list[SearchHit] = field(default_factory=list)
+
+
+class IndexBusy(Conflict):
+    code = "index-busy"
+
+
+class _Hasher:
+    """Keyed token hashes, one subkey per purpose, each memoized for its distinct tokens (bounded LRU)."""
+
+    def __init__(self, key: bytes, purposes: Iterable[str], cache_entries: int):
+        self._fns = {}
+        for purpose in purposes:
+            subkey = hmac.digest(key, b"clientfolio/search/v1/" + purpose.encode(), "sha256")
+            self._fns[purpose] = functools.lru_cache(maxsize=cache_entries)(_mac(subkey))
+
+    def __call__(self, purpose: str):
+        return self._fns[purpose]
+
+    def cache_info(self) -> dict[str, object]:
+        return {p: f.cache_info() for p, f in self._fns.items()}
+
+
+def _mac(subkey: bytes):
+    """token -> base64 of HMAC-SHA256(subkey, token)[:12]; the keyed state is copied, not re-derived."""
+    copy = hmac.new(subkey, digestmod=hashlib.sha256).copy
+
+    def mac(token: str) -> str:
+        h = copy()
+        h.update(token.encode("utf-8"))
+        return b2a_base64(h.digest()[:HASH_BYTES], newline=False).decode("ascii")
+
+    return mac
+
+
+def key_fingerprint(key: bytes) -> str:
+    return hmac.digest(key, b"clientfolio/search/v1/fingerprint", "sha256")[:8].hex()
+
+
+def _schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_unsigned_field("doc_id", indexed=True, fast=True)
+    for name in TEXT_FIELDS:
+        b.add_text_field(name, tokenizer_name=TOKENIZER, index_option="position")
+    b.add_text_field("filters", tokenizer_name=TOKENIZER, index_option="basic")  # keyed kind+value
+    b.add_unsigned_field("customer_id", indexed=True, fast=True)
+    b.add_unsigned_field("owner_id", indexed=True, fast=True)  # 0: no owner
+    b.add_unsigned_field("sensitive", indexed=True, fast=True)
+    b.add_integer_field("issued", indexed=True, fast=True)  # date.toordinal()
+    b.add_integer_field("expires", indexed=True, fast=True)
+    return b.build()
+
+
+class KeyedSearchIndex:
+    """A tantivy index under `path` whose terms are keyed hashes. Thread-safe; one writer per index."""
+
+    def __init__(self, path: Path, key: bytes, *, bigrams: bool = True, segment_mode: str = "precise",
+                 writer_heap_bytes: int = WRITER_HEAP_BYTES, cache_entries: int = CACHE_ENTRIES):
+        if len(key) < 16:
+            raise WrongKey("the search key must be at least 16 bytes")
+        self.path = Path(path)
+        self.bigrams = bigrams
+        self.segment_mode = segment_mode
+        self._heap = writer_heap_bytes
+        self._check_meta(key)
+        self._h = _Hasher(key, ("word", "bigram", "filter"), cache_entries)
+        self._lock = threading.RLock()
+        self._writer = None
+        (self.path / "index").mkdir(exist_ok=True)
+        self._index = tantivy.Index(_schema(), path=str(self.path / "index"), reuse=True)
+        self._index.register_tokenizer(TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+        self._schema = self._index.schema
+
+    def _check_meta(self, key: bytes) -> None:
+        meta_path = self.path / "clientfolio-search.json"
+        want = {"format": FORMAT, "key_id": key_fingerprint(key), "bigrams": self.bigrams,
+                "segment_mode": self.segment_mode}
+        if meta_path.exists():
+            have = json.loads(meta_path.read_text())
+            if have.get("key_id") != want["key_id"]:
+                raise WrongKey(f"the search index at {self.path} was built with another key; rebuild it")
+            if have != want:
+                raise Conflict(f"the search index at {self.path} has format {have}; this version needs "
+                               f"{want}: rebuild it")
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            meta_path.write_text(json.dumps(want))
+
+    # ------------------------------------------------------------------------------------------ writing
+
+    def _get_writer(self):
+        if self._writer is None:
+            try:
+                self._writer = self._index.writer(heap_size=self._heap, num_threads=1)
+            except ValueError as exc:
+                if "lock" in str(exc).lower():
+                    raise IndexBusy(f"another process is writing the search index at {self.path}; "
+                                    "run a single indexing worker") from None
+                raise
+        return self._writer
+
+    def _keyed_text(self, tokens: Sequence[str], purpose: str) -> str:
+        return " ".join(map(self._h(purpose), tokens))
+
+    def _streams(self, text: str) -> tuple[list[str], list[str]]:
+        return textnorm.analyze(text, mode=self.segment_mode)
+
+    def to_tantivy(self, doc: IndexedDocument) -> tantivy.Document:
+        t = tantivy.Document()
+        t.add_unsigned("doc_id", doc.doc_id)
+        words, bigrams = self._streams(doc.text)
+        meta = " \n ".join(x for x in (doc.title, doc.canonical_name, doc.customer_name, doc.customer_code,
+                                       *doc.tags) if x)
+        mwords, mbigrams = self._streams(meta)
+        for name, toks, purpose in (("words", words, "word"), ("bigrams", bigrams, "bigram"),
+                                    ("meta_words", mwords, "word"), ("meta_bigrams", mbigrams, "bigram")):
+            if toks and (self.bigrams or purpose == "word"):
+                t.add_text(name, self._keyed_text(toks, purpose))
+        fh = self._h("filter")
+        values = [("category", doc.category), ("subtype", doc.subtype or ""), ("status", doc.status),
+                  *(("tag", textnorm.normalize(tag)) for tag in doc.tags)]
+        t.add_text("filters", " ".join(fh(f"{kind}\x00{value}") for kind, value in values))
+        t.add_unsigned("customer_id", doc.customer_id)
+        t.add_unsigned("owner_id", doc.owner_id or 0)
+        t.add_unsigned("sensitive", 1 if doc.sensitivity == "sensitive" else 0)
+        if doc.issued_on is not None:
+            t.add_integer("issued", doc.issued_on.toordinal())
+        if doc.expires_on is not None:
+            t.add_integer("expires", doc.expires_on.toordinal())
+        return t
+
+    def upsert(self, doc: IndexedDocument) -> None:
+        """Replace the document's entry (visible after commit)."""
+        tdoc = self.to_tantivy(doc)
+        with self._lock:
+            w = self._get_writer()
+            w.delete_documents_by_query(self._u64("doc_id", doc.doc_id))  # by_term takes ints as i64
+            w.add_document(tdoc)
+
+    def upsert_many(self, docs: Iterable[IndexedDocument]) -> int:
+        n = 0
+        for doc in docs:
+            self.upsert(doc)
+            n += 1
+        return n
+
+    def delete(self, doc_id: int) -> None:
+        with self._lock:
+            self._get_writer().delete_documents_by_query(self._u64("doc_id", doc_id))
+
+    def commit(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.commit()
+                self._index.reload()
+
+    def close(self) -> None:
+        """Commit pending changes, wait for merges, release the writer lock."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.commit()
+                self._writer.wait_merging_threads()
+                self._writer = None
+                gc = self._index.writer(heap_size=15_000_000, num_threads=1)
+                gc.garbage_collect_files()  # segment files left over from merges
+                gc.wait_merging_threads()
+                self._index.reload()
+
+    def __enter__(self) -> KeyedSearchIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def cache_info(self) -> dict[str, object]:
+        return self._h.cache_info()
+
+    # ------------------------------------------------------------------------------------------ reading
+
+    def _phrase(self, fname: str, tokens: Sequence[str], purpose: str) -> tantivy.Query:
+        h = self._h(purpose)
+        if len(tokens) == 1:
+            return tantivy.Query.term_query(self._schema, fname, h(tokens[0]))
+        return tantivy.Query.phrase_query(self._schema, fname, [h(t) for t in tokens])
+
+    def _term_query(self, term: QueryTerm) -> tantivy.Query:
+        alts = [(W_WORD, "words", term.words, "word"), (W_META, "meta_words", term.words, "word")]
+        if self.bigrams and term.has_cjk:
+            alts += [(W_BIGRAM, "bigrams", term.bigrams, "bigram"),
+                     (W_META * W_BIGRAM, "meta_bigrams", term.bigrams, "bigram")]
+        if self.segment_mode == "search" and len(term.words) > 1:  # overlapping tokens: no positions
+            subs = [(tantivy.Occur.Should, tantivy.Query.boost_query(self._all_of(f, toks, p), w))
+                    for w, f, toks, p in alts]
+        else:
+            subs = [(tantivy.Occur.Should, tantivy.Query.boost_query(self._phrase(f, toks, p), w))
+                    for w, f, toks, p in alts]
+        return tantivy.Query.boolean_query(subs)
+
+    def _all_of(self, fname: str, tokens: Sequence[str], purpose: str) -> tantivy.Query:
+        h = self._h(purpose)
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, tantivy.Query.term_query(self._schema, fname, h(t))) for t in tokens])
+
+    def _filter_term(self, kind: str, value: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, "filters", self._h("filter")(f"{kind}\x00{value}"))
+
+    def _u64(self, fname: str, value: int) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, fname, value)
+
+    def _range(self, fname: str, lo: date | None, hi: date | None, *, hi_inclusive: bool = True):
+        return tantivy.Query.range_query(self._schema, fname, tantivy.FieldType.Integer,
+                                         lo.toordinal() if lo else None, hi.toordinal() if hi else None,
+                                         include_upper=hi_inclusive if hi else True)
+
+    def _restrictions(self, filters: SearchFilters, visibility: Visibility) -> list[tantivy.Query]:
+        q = tantivy.Query
+        out = [q.boolean_query([(tantivy.Occur.Should, self._filter_term("status", s))
+                                for s in visibility.statuses])]
+        if not visibility.include_sensitive:
+            out.append(self._u64("sensitive", 0))
+        if visibility.owner_id is not None:
+            out.append(self._u64("owner_id", visibility.owner_id))
+        if filters.customer_id is not None:
+            out.append(self._u64("customer_id", filters.customer_id))
+        if filters.category:
+            out.append(self._filter_term("category", filters.category))
+        if filters.subtype:
+            out.append(self._filter_term("subtype", filters.subtype))
+        for tag in filters.tags:
+            out.append(self._filter_term("tag", textnorm.normalize(tag)))
+        if filters.sensitivity:
+            out.append(self._u64("sensitive", 1 if filters.sensitivity == "sensitive" else 0))
+        if filters.issued_from or filters.issued_to:
+            out.append(self._range("issued", filters.issued_from, filters.issued_to))
+        if filters.expires_from or filters.expires_to:
+            out.append(self._range("expires", filters.expires_from, filters.expires_to))
+        if filters.expires_before:
+            out.append(self._range("expires", None, filters.expires_before, hi_inclusive=False))
+        return out
+
+    def build_query(self, query: str | ParsedQuery, *, filters: SearchFilters,
+                    visibility: Visibility) -> tantivy.Query | None:
+        """The whole query, permissions included; None when nothing can be visible."""
+        if not visibility.statuses:
+            return None
+        parsed = textnorm.query_terms(query) if isinstance(query, str) else query
+        clauses = [(tantivy.Occur.Must, self._term_query(t)) for t in parsed.terms]
+        if not clauses:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(r, 0.0))
+                    for r in self._restrictions(filters, visibility)]
+        return tantivy.Query.boolean_query(clauses)
+
+    def search(self, query: str | ParsedQuery, *, filters: SearchFilters | None = None,
+               visibility: Visibility, limit: int = 20, offset: int = 0) -> SearchResult:
+        """Top `limit` visible documents by BM25 (newest first for a filter-only query) and their count."""
+        tq = self.build_query(query, filters=filters or SearchFilters(), visibility=visibility)
+        if tq is None:
+            return SearchResult(0)
+        searcher = self._index.searcher()
+        limit = max(0, min(limit, MAX_LIMIT))
+        if limit == 0:
+            return SearchResult(searcher.search(tq, 1, count=True).count or 0)
+        parsed_empty = not (textnorm.query_terms(query) if isinstance(query, str) else query)
+        if parsed_empty:
+            res = searcher.search(tq, limit, count=True, offset=offset, order_by_field="doc_id")
+        else:
+            res = searcher.search(tq, limit, count=True, offset=offset)
+        ids = searcher.fast_field_values("doc_id", [addr for _, addr in res.hits])
+        hits = [SearchHit(int(i), float(s) if not parsed_empty else 0.0) for (s, _), i in zip(res.hits, ids)]
+        return SearchResult(res.count or 0, hits)
+
+    def num_docs(self) -> int:
+        return self._index.searcher().num_docs
+
+
+# ---------------------------------------------------------------------------------------------- snippets
+
+
+def _normalized_with_map(text: str) -> tuple[str, list[int]]:
+    """normalize(text), with the index in `text` of every normalized character."""
+    pieces = [unicodedata.normalize("NFKC", c) for c in text]
+    joined = "".join(pieces)
+    folded = textnorm.normalize(joined)
+    if len(folded) != len(joined):  # a length-changing fold (ß → ss, a phrase in t2s): char by char
+        pieces = [textnorm.normalize(p) for p in pieces]
+        folded = "".join(pieces)
+    out_map: list[int] = []
+    for i, p in enumerate(pieces):
+        out_map.extend([i] * len(p))
+    return folded, out_map
+
+
+def _match_spans(norm: str, parsed: ParsedQuery) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    words = textnorm.word_spans(norm)
+    tok = [w for w, _, _ in words]
+    for term in parsed.terms:
+        n = len(term.words)
+        for i in range(len(tok) - n + 1):
+            if tok[i] == term.words[0] and tok[i:i + n] == list(term.words):
+                spans.append((words[i][1], words[i + n - 1][2]))
+        if term.has_cjk:  # what the bigram stream matched: the Chinese text as a substring
+            needle = "".join(term.text.split())
+            start = norm.find(needle)
+            while start >= 0 and len(spans) < 2000:
+                spans.append((start, start + len(needle)))
+                start = norm.find(needle, start + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def _clean(s: str) -> str:
+    return html.escape(re.sub(r"\s+", " ", s))
+
+
+def snippet(text: str, query: str | ParsedQuery, *, width: int = 80) -> str:
+    """An HTML-escaped excerpt of about `width` characters around the densest matches, in <mark>…</mark>."""
+    parsed = textnorm.query_terms(query) if isinstance(query, str) else query
+    norm, to_orig = _normalized_with_map(text)
+    spans = [(to_orig[s], to_orig[e - 1] + 1) for s, e in _match_spans(norm, parsed)] if norm else []
+    if not spans:
+        cut = text[:width]
+        return _clean(cut) + ("…" if len(text) > width else "")
+    best, best_n = 0, 0  # the window starting at span i that holds the most spans
+    for i, (s, _) in enumerate(spans):
+        n = sum(1 for s2, e2 in spans[i:] if e2 <= s + width)
+        if n > best_n:
+            best, best_n = i, n
+    first_s, first_e = spans[best]
+    lead = max(0, (width - (first_e - first_s)) // 4)
+    a = max(0, first_s - lead)
+    b = min(len(text), max(a + width, first_e))
+    out = ["…" if a > 0 else ""]
+    pos = a
+    for s, e in spans:
+        if e <= a or s >= b:
+            continue
+        s, e = max(s, a), min(e, b)
+        out.append(_clean(text[pos:s]))
+        out.append("<mark>" + _clean(text[s:e]) + "</mark>")
+        pos = e
+    out.append(_clean(text[pos:b]))
+    out.append("…" if b < len(text) else "")
+    return "".join(out)
