@@ -52,7 +52,7 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
     from clientfolio.adapters.backup import BackupEngine
 
     return Vault(
-        uow=lambda: SqlUnitOfWork(factory, blobs, audit_key, anchor),
+        uow=lambda read_only=False: SqlUnitOfWork(factory, blobs, audit_key, anchor, read_only=read_only),
         audit_anchor=anchor.read,
         blobs=blobs, fields=FieldCipher(keyring), taxonomy=load_taxonomy(settings.home),
         naming_template=settings.naming_template, home=settings.home, audit_key=audit_key,

@@ -110,16 +110,7 @@ CASES = [
 ]
 
 # Real defects: the case is expected to fail until src is fixed (strict: a fix makes the test fail loudly).
-KNOWN_BUGS = {
-    "unknown_sort": "src/clientfolio/adapters/repositories.py: CustomerRepository.list uses "
-                    "`self._SORTS.get(f.sort, orm.customers.c.code)`, and nothing in services/customers.py "
-                    "checks `sort`, so `customer list --sort nonsense` silently sorts by code and exits 0 "
-                    "(--tier and --kind are validated and exit 2)",
-    "unknown_subtype_in_list": "src/clientfolio/services/documents.py list_documents validates the taxonomy only "
-                               "`if category:`, so `doc list --subtype nope` (no --category) is not checked and "
-                               "quietly lists nothing with exit 0, while `--category contract --subtype nope` "
-                               "exits 2",
-}
+KNOWN_BUGS: dict[str, str] = {}
 PARAMS = [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[c.name])]
                        if c.name in KNOWN_BUGS else []) for c in CASES]
 

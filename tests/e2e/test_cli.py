@@ -38,10 +38,6 @@ def test_init_creates_the_home_and_a_second_init_is_refused(cli):
     assert_no_secret(cli.history, key_text(home))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src/clientfolio/entrypoints/cli/app.py: `errors = Console(stderr=True)` wraps at the terminal width "
-    "(80 columns when stderr is a pipe) and `errors.print(...)` in run() does not disable wrapping, so an "
-    "error naming a long path is split over two lines (README: 'Errors are one line on stderr')"))
 def test_error_is_one_line_even_for_long_paths(tmp_path):
     cli = Cli(tmp_path / "customer-records-of-the-shanghai-branch-office" / "clientfolio-data")
     cli("init")

@@ -96,7 +96,7 @@ def test_backups_are_incremental_and_verify(vault, vault_home, tmp_path):
     dest = tmp_path / "backup"
     first = backups.create_backup(vault=vault, actor="admin", dest=dest)
     assert first.copied == distinct_blobs(vault) == 4  # the restored version shares its blob
-    assert first.files == first.copied + 1  # blobs and the database snapshot
+    assert first.files == first.copied + 2  # blobs, the database snapshot and the sealed settings
     second = backups.create_backup(vault=vault, actor="admin", dest=dest)
     assert (second.copied, second.bytes_copied) == (0, 0)
     assert second.snapshot != first.snapshot
@@ -345,10 +345,6 @@ def test_backups_taken_while_documents_are_added_verify_and_restore(vault, vault
     assert page.total == len(expected) == 24  # the last snapshot has everything
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: adapters/backup.py BackupEngine.create skips a blob already in DEST when the previous manifest "
-    "lists it and the size matches, without checking its hash; a file damaged in DEST is never re-copied, so "
-    "every later snapshot references the damaged copy (create reports success, verify/restore then fail)"))
 def test_a_new_backup_repairs_a_file_damaged_in_dest(vault, tmp_path):
     populate(vault)
     dest = tmp_path / "backup"
@@ -358,9 +354,6 @@ def test_a_new_backup_repairs_a_file_damaged_in_dest(vault, tmp_path):
     assert backups.verify_backup(vault=vault, actor="admin", dest=dest).ok
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: adapters/backup.py backs up the database and blobs only, not HOME/taxonomy.toml (nor "
-    "config.toml's naming_template); a restored vault holds documents in categories it no longer knows"))
 def test_a_custom_taxonomy_survives_backup_and_restore(vault_home, tmp_path):
     (vault_home / "taxonomy.toml").write_text(
         '[[category]]\nslug = "loan"\nzh = "贷款"\nen = "Loans"\nsensitive_by_default = false\n', encoding="utf-8")
@@ -375,11 +368,6 @@ def test_a_custom_taxonomy_survives_backup_and_restore(vault_home, tmp_path):
     assert documents.list_documents(vault=restored, actor="admin", category="loan").total == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: adapters/backup.py _logical_copy copies PostgreSQL timestamptz values as they come back, in the "
-    "session's time zone (e.g. +08:00), into SQLite, whose DateTime type drops the offset without converting "
-    "to UTC; every restored time shifts, so the audit chain of the restored vault no longer verifies "
-    "(restore reports audit_ok=False) whenever the server or PGTZ is not UTC"))
 def test_a_postgres_vault_in_another_time_zone_restores_with_an_intact_trail(pg_url, tmp_path, monkeypatch):
     monkeypatch.delenv("CLIENTFOLIO_MASTER_KEY", raising=False)
     monkeypatch.delenv("CLIENTFOLIO_DATABASE_URL", raising=False)

@@ -100,3 +100,11 @@ def test_a_vault_from_an_older_release_is_upgraded_on_open(vault_home):
     vault = bootstrap.open_vault(vault_home)
     assert customers.show_customer(vault=vault, actor="admin", code=made.code).status == "active"
     assert audit.audit_verify(vault=vault, actor="admin").ok
+
+
+def test_the_head_read_from_file_names_is_alembics_head():
+    from alembic.script import ScriptDirectory
+
+    from clientfolio.adapters.database import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

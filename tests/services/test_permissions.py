@@ -587,13 +587,8 @@ def assert_denial_recorded(vault: Vault, before_seq: int, actor: str, exc: Permi
     assert json.loads(event.details)["reason"] == exc.message
 
 
-# Cells where the code disagrees with the issue today. Strict: once fixed, the XPASS fails the run and the
-# entry must go. document_or_404 (services/context.py) answers NotFound for a deleted document to anyone
-# without DOCUMENT_RESTORE (a disabled user included, since `allows` is False for them), before any
-# `authorize` call: an undelete attempt by such a user is a plain NotFound and is never audited, contrary to
-# "a denial raises a clear error and is itself audited".
-KNOWN_BUGS = {("undelete_document", role): "undelete by a non-restorer: NotFound, not audited"
-              for role in ("viewer", "clerk", "auditor", "own_clerk", "disabled")}
+# Cells where the code disagrees with the issue (strict xfail: a fix turns them into failures to remove).
+KNOWN_BUGS: dict[tuple[str, str], str] = {}
 
 
 def _cell(role: str, name: str):
@@ -784,9 +779,6 @@ def test_denials_are_readable_in_the_audit_log_and_keep_the_chain_intact(populat
     assert audit.audit_verify(vault=v, actor="audrey").ok
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=True,
-                   reason="documents.add_document honours sensitive=False from a clerk: an ID card "
-                          "filed as normal is then readable by every viewer")
 def test_a_clerk_cannot_file_an_id_document_as_normal(populated):
     """edit_document needs the sensitive right to make a sensitive document normal; filing a category that is
     sensitive by default as normal is the same downgrade and must need it too (or be ignored)."""

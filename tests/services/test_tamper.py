@@ -316,10 +316,6 @@ def test_a_tampered_chain_stays_broken_after_more_activity(vault):
     assert verify(vault).first_broken_seq == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: SqlUnitOfWork._record_failure (adapters/uow.py) commits the denial / integrity event with "
-    "session.commit() directly, bypassing commit(), so the audit head anchor is not advanced; a denial "
-    "that is the newest event can then be deleted without audit_verify noticing"))
 def test_deleting_a_trailing_denial_event_is_detected(staffed):
     vault = staffed
     activity(vault)
@@ -549,10 +545,6 @@ def test_tampered_identifier_fields_are_detected(vault):
         assert vault_services.check_vault(vault=vault, actor="admin").ok, case
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug/gap: check_vault (services/vault.py) verifies sealed identifiers only; sealed phone and email "
-    "(customers.phone_sealed / email_sealed) are never opened, so their tampering is only found when the "
-    "customer is shown"))
 @pytest.mark.parametrize("column", ["phone_sealed", "email_sealed"])
 def test_tampered_contact_fields_are_listed_by_check(vault, column):
     c = customers.add_customer(vault=vault, actor="admin", name="张三", kind="person", tier="standard",
@@ -590,10 +582,6 @@ def test_a_tampered_original_name_fails_when_listed(vault):
         versions.list_versions(vault=vault, actor="admin", document_id=doc_id)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: ARCHITECTURE.md says an integrity failure carries an audit payload and is recorded after the "
-    "rollback, but customers.open_identifier (services/customers.py) raises IntegrityFailure without one, "
-    "so show_customer on a tampered identifier leaves no 'integrity-failed' event (blob failures do)"))
 def test_an_identifier_integrity_failure_is_audited(vault):
     c = customers.add_customer(vault=vault, actor="admin", name="张三", kind="person", tier="standard",
                                identifiers={"resident_id": RID})

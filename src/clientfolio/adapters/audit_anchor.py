@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
+import time
 from pathlib import Path
 
 from clientfolio.adapters.crypto import Keyring
@@ -42,3 +43,13 @@ class AuditAnchor:
             os.replace(tmp, self.path)
         except OSError:
             tmp.unlink(missing_ok=True)  # best effort: a lagging anchor is still a valid lower bound
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self, older_than: float = 3600) -> None:
+        """Temp files of processes killed between write and rename (never one still being written)."""
+        for path in self.path.parent.glob(f".{self.path.name}.*"):
+            try:
+                if time.time() - path.stat().st_mtime > older_than:
+                    path.unlink()
+            except OSError:
+                pass

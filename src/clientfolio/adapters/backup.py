@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sqlite3
+import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,10 +26,12 @@ from sqlalchemy.engine import Engine
 from clientfolio.adapters.blobstore import LocalBlobStore
 from clientfolio.adapters.crypto import Keyring, write_key_file
 from clientfolio.adapters.orm import metadata
-from clientfolio.adapters.settings import Settings
+from clientfolio.adapters.settings import Settings, write_config
 from clientfolio.domain.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, WrongKey
 
 FORMAT = "clientfolio-backup/1"
+SETTINGS_FILES = ("config.toml", "taxonomy.toml", "classification.toml")
+RESTORED_ELSEWHERE = ("database_url", "key_file")  # a restore is a new SQLite home with its own key file
 
 
 @dataclass
@@ -75,31 +78,35 @@ class BackupEngine:
         blob_ids = _referenced_blobs(image)
         snap_dir = dest / "snapshots" / stamp
         snap_dir.mkdir(parents=True)
-        db_store = LocalBlobStore(snap_dir / ".db", self.keyring)
-        db_blob = db_store.put(_chunks(image))
-        db_file = dest / "snapshots" / stamp / "database"
-        os.replace(db_store.raw_path(db_blob.blob_id), db_file)
-        shutil.rmtree(snap_dir / ".db")
+        database = {**_seal_into(snap_dir, "database", image, self.keyring), "source": self.engine.dialect.name}
+        settings = _seal_into(snap_dir, "settings", self._settings_files(), self.keyring)
         known = _previous_hashes(dest)
         files, copied, nbytes = {}, 0, 0
         for blob_id in sorted(blob_ids):
             rel = "blobs/" + self.blobs.relative_path(blob_id)
             target = dest / rel
-            if target.exists() and rel in known and target.stat().st_size == self.blobs.raw_path(blob_id).stat().st_size:
+            # Blobs never change, so one already in DEST is reused, once its bytes are proven intact: a copy
+            # damaged since the last backup is replaced rather than handed on to every later snapshot.
+            if target.exists() and rel in known and _sha256_file(target) == known[rel]:
                 files[rel] = known[rel]
                 continue
             files[rel] = _copy_durably(self.blobs.raw_path(blob_id), target)
             copied += 1
             nbytes += target.stat().st_size
-        files[f"snapshots/{stamp}/database"] = _sha256_file(db_file)
+        for name in ("database", "settings"):
+            files[f"snapshots/{stamp}/{name}"] = _sha256_file(snap_dir / name)
         manifest = {"format": FORMAT, "created_at": stamp, "key_id": self.keyring.key_id(),
-                    "database": {"blob_id": db_blob.blob_id, "sha256": db_blob.sha256, "size": db_blob.size,
-                                 "source": self.engine.dialect.name},
-                    "files": files}
+                    "database": database, "settings": settings, "files": files}
         body = json.dumps(manifest, sort_keys=True, indent=1).encode()
         _write_durably(snap_dir / "manifest.json", body)
         _write_durably(snap_dir / "manifest.mac", self._mac(body).hex().encode())
         return BackupResult(stamp, len(files), copied, nbytes, len(blob_ids))
+
+    def _settings_files(self) -> bytes:
+        """The home's own settings (taxonomy, rules, config), sealed: config.toml may hold a database URL."""
+        home = self.settings.home
+        found = {name: (home / name).read_text(encoding="utf-8") for name in SETTINGS_FILES if (home / name).exists()}
+        return json.dumps(found, ensure_ascii=False).encode()
 
     def verify(self, dest: Path, snapshot: str | None = None) -> VerifyResult:
         return verify_backup(dest, self.keyring, snapshot)
@@ -134,6 +141,9 @@ def _logical_copy(engine: Engine, memory: sqlite3.Connection) -> None:
         tconn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as sconn:
             with sconn.begin():
+                # SQLite keeps times without an offset: have PostgreSQL hand them over in UTC, whatever
+                # the server's or the session's time zone is.
+                sconn.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
                 for row in sconn.execute(text("SELECT version_num FROM alembic_version")):
                     tconn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": row[0]})
                 for table in metadata.sorted_tables:
@@ -237,6 +247,8 @@ def verify_backup(dest: Path, keyring: Keyring | None, snapshot: str | None = No
             problems.append(f"hash mismatch: {rel}")
     if keyring is not None and not problems:
         _decrypt_database(dest, snap, manifest, keyring)
+        if "settings" in manifest:
+            _open_sealed(snap, "settings", manifest["settings"], keyring)
     return VerifyResult(name, len(manifest["files"]), problems, keyring is not None)
 
 
@@ -248,17 +260,43 @@ def _check_mac(keyring: Keyring, snap: Path, body: bytes, manifest: dict) -> Non
         raise IntegrityFailure("integrity check failed: the backup manifest was altered")
 
 
-def _decrypt_database(dest: Path, snap: Path, manifest: dict, keyring: Keyring) -> bytes:
-    db = manifest["database"]
-    staging = snap / ".verify"
+def _seal_into(snap_dir: Path, name: str, data: bytes, keyring: Keyring) -> dict:
+    """Write `data` encrypted like a blob as snap_dir/name; returns what is needed to open it again."""
+    staging = LocalBlobStore(snap_dir / f".{name}", keyring)
+    blob = staging.put(_chunks(data) if data else [b""])
+    os.replace(staging.raw_path(blob.blob_id), snap_dir / name)
+    shutil.rmtree(snap_dir / f".{name}")
+    return {"blob_id": blob.blob_id, "sha256": blob.sha256, "size": blob.size}
+
+
+def _open_sealed(snap: Path, name: str, entry: dict, keyring: Keyring) -> bytes:
+    staging = snap / f".open-{name}"
     try:
         store = LocalBlobStore(staging, keyring)
-        target = store.raw_path(db["blob_id"])
+        target = store.raw_path(entry["blob_id"])
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(snap / "database", target)
-        return store.read(db["blob_id"], expected_sha256=db["sha256"])
+        os.link(snap / name, target)
+        return store.read(entry["blob_id"], expected_sha256=entry["sha256"])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _decrypt_database(dest: Path, snap: Path, manifest: dict, keyring: Keyring) -> bytes:
+    return _open_sealed(snap, "database", manifest["database"], keyring)
+
+
+def _restore_settings(snap: Path, manifest: dict, keyring: Keyring, home: Path) -> None:
+    if "settings" not in manifest:  # a backup made before settings were kept
+        return
+    found = json.loads(_open_sealed(snap, "settings", manifest["settings"], keyring))
+    for name, text_ in found.items():
+        if name not in SETTINGS_FILES:
+            continue
+        if name == "config.toml":
+            kept = {k: v for k, v in tomllib.loads(text_).items() if k not in RESTORED_ELSEWHERE}
+            write_config(home, kept)
+        else:
+            _write_durably(home / name, text_.encode("utf-8"))
 
 
 def restore_backup(dest: Path, *, home: Path, key: bytes, snapshot: str | None = None) -> str:
@@ -285,4 +323,5 @@ def restore_backup(dest: Path, *, home: Path, key: bytes, snapshot: str | None =
     memory.backup(restored)
     memory.close()
     restored.close()
+    _restore_settings(snap, manifest, keyring, home)
     return name

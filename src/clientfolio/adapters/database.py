@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import NullPool
@@ -22,6 +18,9 @@ def make_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+READ_ONLY = "clientfolio_read_only"
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -39,29 +38,41 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):
         # Every unit of work may append to the audit chain: take the write lock up front so two
         # writers never read the same chain head (and never deadlock upgrading a read lock).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only one (it cannot append) reads a WAL snapshot and blocks nobody.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str):
+    from alembic.config import Config  # Alembic loads only when a schema changes: a CLI call starts faster
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
+def head_revision() -> str:
+    """The newest migration. Revisions are named by their number ("0003") and so are their files, which
+    lets a vault be checked without loading Alembic (a test holds Alembic's own answer to the same)."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
 def is_current(engine: Engine) -> bool:
     """Whether the database is at the newest migration (a vault made by an older release is not)."""
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision() == head
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
 
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
+    from alembic import command
+
     url = engine.url.render_as_string(hide_password=False)
     cfg = alembic_config(url)
     if engine.dialect.name != "sqlite":

@@ -7,14 +7,16 @@ from sqlalchemy.orm import sessionmaker
 from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository,
                                                DocumentRepository, MetaRepository, UserRepository)
 from clientfolio.adapters.audit_anchor import AuditAnchor
+from clientfolio.adapters.database import READ_ONLY
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.ports import BlobStore
 
 
 class SqlUnitOfWork:
     def __init__(self, factory: sessionmaker, blobs: BlobStore, audit_key: bytes,
-                 anchor: AuditAnchor | None = None):
+                 anchor: AuditAnchor | None = None, *, read_only: bool = False):
         self._factory = factory
+        self.read_only = read_only
         self.anchor = anchor
         self._audit_key = audit_key
         self.blobs = blobs
@@ -22,6 +24,8 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._factory()
+        if self.read_only:  # a plain BEGIN: on SQLite a WAL snapshot that never blocks writers
+            self.session.connection(execution_options={READ_ONLY: True})
         self.users = UserRepository(self.session)
         self.customers = CustomerRepository(self.session)
         self.documents = DocumentRepository(self.session)
@@ -69,11 +73,17 @@ class SqlUnitOfWork:
 
     def record(self, *, actor: str, action: str, object_type: str, object_id: str,
                customer_code: str | None = None, outcome: str = "ok", details: dict | None = None) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot record audit events")
         self.audit.append(at=utcnow(), actor=actor, action=action, object_type=object_type,
                           object_id=str(object_id), customer_code=customer_code, outcome=outcome,
                           details=details or {})
 
     def _record_failure(self, failure: dict) -> None:
-        # The action rolled back; a denial or an integrity failure is recorded on its own, and kept.
+        # The action rolled back; a denial or an integrity failure is recorded on its own, and kept
+        # (through commit(), so the audit head anchor moves on too).
+        if self.read_only:
+            self.session.rollback()
+            self.read_only = False
         self.record(**failure)
-        self.session.commit()
+        self.commit()

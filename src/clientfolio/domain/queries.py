@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 
+CUSTOMER_SORTS = ("code", "name", "created", "-created")
+
+
 @dataclass(frozen=True)
 class CustomerFilter:
     owner_id: int | None = None  # restricts to one owner (own-customers-only users)

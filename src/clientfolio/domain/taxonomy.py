@@ -77,6 +77,14 @@ class Taxonomy:
         if subtype is not None:
             c.subtype(subtype)
 
+    def validate_filter(self, category: str | None, subtype: str | None) -> None:
+        """For list filters: a subtype alone must exist in some category."""
+        if category:
+            self.validate(category, subtype)
+        elif subtype and not any(s.slug == subtype for c in self.categories for s in c.subtypes):
+            known = sorted({s.slug for c in self.categories for s in c.subtypes})
+            raise InvalidInput(f"unknown subtype {subtype!r}: use one of {', '.join(known)}")
+
     def is_sensitive_by_default(self, category: str) -> bool:
         return self.category(category).sensitive_by_default
 

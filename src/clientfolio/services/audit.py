@@ -40,10 +40,11 @@ def audit_log(*, vault: Vault, actor: str, customer_code: str | None = None, use
 
 def audit_verify(*, vault: Vault, actor: str) -> ChainReport:
     """Recompute the whole chain; the report names the first broken link."""
-    with vault.uow() as uow:
+    anchor = vault.audit_anchor()  # read before the snapshot, so it is never ahead of it
+    with vault.uow(read_only=True) as uow:  # a snapshot: writers go on while a long trail is checked
         reader = acting_user(uow, actor)
         authorize(reader, Action.AUDIT_READ, object_type="audit", object_id="chain")
-        report = verify_chain(vault.audit_key, uow.audit.stream(), vault.audit_anchor())
+        report = verify_chain(vault.audit_key, uow.audit.stream(), anchor)
     with vault.uow() as uow:
         uow.record(actor=actor, action="audit.verify", object_type="audit", object_id="chain",
                    outcome="ok" if report.ok else "broken",
@@ -54,5 +55,5 @@ def audit_verify(*, vault: Vault, actor: str) -> ChainReport:
 
 def verify_chain_unattended(vault: Vault) -> ChainReport:
     """For a restore drill, before any user acts on the new vault."""
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         return verify_chain(vault.audit_key, uow.audit.stream())

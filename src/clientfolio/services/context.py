@@ -32,7 +32,7 @@ class UnitOfWork(Protocol):
 
 @dataclass
 class Vault:
-    uow: Callable[[], UnitOfWork]
+    uow: Callable[..., UnitOfWork]  # uow(read_only=True): a snapshot that takes no write lock and records nothing
     blobs: BlobStore
     fields: FieldCipher
     taxonomy: Taxonomy
@@ -77,9 +77,14 @@ def customer_or_404(uow: UnitOfWork, user: User, code: str) -> Customer:
     return customer
 
 
-def document_or_404(uow: UnitOfWork, user: User, document_id: int) -> tuple[Document, Customer]:
+def document_or_404(uow: UnitOfWork, user: User, document_id: int, *,
+                    include_deleted: bool = False) -> tuple[Document, Customer]:
+    """The document, if the user may read its metadata. A deleted one is hidden from whoever cannot restore
+    it, except when the caller is about to check that very right (so an undelete attempt is a denial)."""
     document = uow.documents.get(document_id)
-    if document is None or document.status == "deleted" and not policy.allows(user, Action.DOCUMENT_RESTORE):
+    hidden = document is not None and document.status == "deleted" and not include_deleted \
+        and not policy.allows(user, Action.DOCUMENT_RESTORE)
+    if document is None or hidden:
         raise NotFound(f"no document with id {document_id}")
     customer = uow.customers.get(document.customer_id)
     authorize(user, Action.DOCUMENT_READ_META, customer=customer, document=document)

@@ -7,7 +7,7 @@ from clientfolio.domain.errors import Conflict, IntegrityFailure, InvalidInput, 
 from clientfolio.domain.model import (Customer, CustomerIdentifier, CustomerKind, Tier, User,
                                       customer_code, parse_choice, utcnow)
 from clientfolio.domain.policy import Action, allows
-from clientfolio.domain.queries import CustomerFilter
+from clientfolio.domain.queries import CUSTOMER_SORTS, CustomerFilter
 from clientfolio.services.context import (UnitOfWork, Vault, acting_user, authorize,
                                           customer_or_404)
 from clientfolio.services.views import CustomerView, IdentifierView, Page
@@ -51,6 +51,8 @@ def list_customers(*, vault: Vault, actor: str, tier: str | None = None, kind: s
             parse_choice(Tier, tier, "tier")
         if kind:
             parse_choice(CustomerKind, kind, "kind")
+        if sort not in CUSTOMER_SORTS:
+            raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(CUSTOMER_SORTS)}")
         rows, total = uow.customers.list(CustomerFilter(
             owner_id=owner_id, tier=tier, kind=kind, name_contains=query, sort=sort, include_merged=include_merged,
             limit=_bounded(limit), offset=max(offset, 0)))
@@ -153,7 +155,7 @@ def merge_customers(*, vault: Vault, actor: str, source_code: str, into_code: st
             _set_identifier(vault, uow, target, kind, value)
         for which in ("phone", "email"):
             if getattr(source, f"{which}_sealed") and not getattr(target, f"{which}_sealed"):
-                _set_contact(vault, target, **{which: _open_contact(vault, source, which),
+                _set_contact(vault, target, **{which: open_contact(vault, source, which),
                                                ("email" if which == "phone" else "phone"): _UNSET})
         moved = uow.documents.move_all(source.id, target.id)
         source.status, source.merged_into_id = "merged", target.id
@@ -239,20 +241,26 @@ def open_identifier(vault: Vault, customer: Customer, ident: CustomerIdentifier)
 def _view(vault: Vault, uow: UnitOfWork, user: User, customer: Customer, *, reveal: bool) -> CustomerView:
     unmasked = reveal and allows(user, Action.IDENTIFIER_UNMASK)
     idents = []
-    for ident in sorted(customer.identifiers, key=lambda i: i.kind):
-        value = open_identifier(vault, customer, ident)
-        idents.append(IdentifierView(ident.kind, value if unmasked else ids.mask_identifier(ident.kind, value),
-                                     masked=not unmasked))
+    try:
+        for ident in sorted(customer.identifiers, key=lambda i: i.kind):
+            value = open_identifier(vault, customer, ident)
+            idents.append(IdentifierView(ident.kind, value if unmasked else ids.mask_identifier(ident.kind, value),
+                                         masked=not unmasked))
+        phone, email = open_contact(vault, customer, "phone"), open_contact(vault, customer, "email")
+    except IntegrityFailure as exc:  # recorded by the unit of work after its rollback
+        exc.audit = dict(actor=user.name, action="customer.read", object_type="customer", object_id=customer.code,
+                         customer_code=customer.code, outcome="integrity-failed", details={"error": exc.message})
+        raise
     owner = uow.users.get(customer.owner_id) if customer.owner_id else None
     merged_into = uow.customers.get(customer.merged_into_id) if customer.merged_into_id else None
     return CustomerView(
         status=customer.status, merged_into=merged_into.code if merged_into else None,
         code=customer.code, name=customer.name, kind=customer.kind, tier=customer.tier,
         owner=owner.name if owner else None,
-        phone=_open_contact(vault, customer, "phone"), email=_open_contact(vault, customer, "email"),
+        phone=phone, email=email,
         identifiers=idents, created_at=customer.created_at, updated_at=customer.updated_at)
 
 
-def _open_contact(vault: Vault, customer: Customer, which: str) -> str | None:
+def open_contact(vault: Vault, customer: Customer, which: str) -> str | None:
     sealed = getattr(customer, f"{which}_sealed")
     return vault.fields.open(sealed, context=f"customer:{customer.id}:{which}") if sealed else None

@@ -36,6 +36,9 @@ def add_document(*, vault: Vault, actor: str, customer_code: str, content: Itera
         customer = customer_or_404(uow, user, customer_code)
         authorize(user, Action.DOCUMENT_CREATE, customer=customer)
         require_active(uow, customer)
+        if sensitive is False and vault.taxonomy.is_sensitive_by_default(category):
+            # filing an ID document as normal is the same downgrade edit_document guards
+            authorize(user, Action.SENSITIVE_READ, customer=customer, object_type="document", object_id="-")
     blob, media_type = store_stream(vault, content)
     with vault.uow() as uow:
         uow.note_blob(blob.blob_id)
@@ -75,8 +78,7 @@ def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None
                    expires_before: date | None = None, include_deleted: bool = False,
                    limit: int = 100, offset: int = 0) -> Page:
     """Documents the user may see; sensitivity and ownership limits are part of the query."""
-    if category:
-        vault.taxonomy.validate(category, subtype)
+    vault.taxonomy.validate_filter(category, subtype)
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit must be between 1 and 1000")
     with vault.uow() as uow:
@@ -165,8 +167,9 @@ def undelete_document(*, vault: Vault, actor: str, document_id: int) -> Document
 def _set_status(vault: Vault, actor: str, document_id: int, status: DocumentStatus, action: str) -> DocumentView:
     with vault.uow() as uow:
         user = acting_user(uow, actor)
-        document, customer = document_or_404(uow, user, document_id)
-        needed = Action.DOCUMENT_DELETE if status == DocumentStatus.DELETED else Action.DOCUMENT_RESTORE
+        undeleting = status == DocumentStatus.ACTIVE
+        document, customer = document_or_404(uow, user, document_id, include_deleted=undeleting)
+        needed = Action.DOCUMENT_RESTORE if undeleting else Action.DOCUMENT_DELETE
         authorize(user, needed, customer=customer, document=document)
         if document.status == status.value:
             raise InvalidInput(f"document {document_id} is already {status.value}")

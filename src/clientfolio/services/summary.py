@@ -20,6 +20,13 @@ def vault_summary(*, vault: Vault, actor: str, today: date | None = None) -> dic
         documents = uow.documents.list(DocumentFilter(**base))[1]
         expiring = uow.documents.list(DocumentFilter(**base, expires_before=today + timedelta(days=91)))[1]
         expired = uow.documents.list(DocumentFilter(**base, expires_before=today))[1]
-        return {"customers": uow.customers.count(owner_id=base["owner_id"]), "documents": documents,
-                "versions": uow.documents.count_versions(), "expiring_90_days": expiring - expired,
-                "expired": expired, "users": len(uow.users.list()), "audit_events": uow.audit.head()[0]}
+        counts = {"customers": uow.customers.count(owner_id=base["owner_id"]), "documents": documents,
+                  "expiring_90_days": expiring - expired, "expired": expired}
+        # Vault-wide figures only for those who may see the whole of what they count.
+        if base["include_sensitive"] and base["owner_id"] is None:
+            counts["versions"] = uow.documents.count_versions()
+        if allows(user, Action.USER_READ):
+            counts["users"] = len(uow.users.list())
+        if allows(user, Action.AUDIT_READ):
+            counts["audit_events"] = uow.audit.head()[0]
+        return counts

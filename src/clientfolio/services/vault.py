@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from clientfolio.domain.errors import IntegrityFailure
 from clientfolio.domain.policy import Action
 from clientfolio.services.context import Vault, acting_user, authorize
-from clientfolio.services.customers import open_identifier
+from clientfolio.services.customers import open_contact, open_identifier
 from clientfolio.services.users import create_first_admin
 
 
@@ -79,6 +79,11 @@ def check_vault(*, vault: Vault, actor: str, gc: bool = False, grace_seconds: in
                     open_identifier(vault, customer, ident)
                 except IntegrityFailure:
                     report.problems.append(f"customer {customer.code}: {ident.kind} failed its integrity check")
+            for which in ("phone", "email"):
+                try:
+                    open_contact(vault, customer, which)
+                except IntegrityFailure:
+                    report.problems.append(f"customer {customer.code}: {which} failed its integrity check")
     stored = set(vault.blobs.ids())
     report.blobs_in_store = len(stored)
     report.unreferenced_blobs = sorted(stored - referenced)

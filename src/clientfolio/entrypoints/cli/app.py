@@ -22,8 +22,8 @@ EXIT_CODES = {"invalid-input": 2, "not-found": 3, "permission-denied": 4, "integ
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Clientfolio: the customer-records vault. 客户档案库。")
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # long paths and names stay on one line, whatever the terminal width
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
