@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import inspect
@@ -10,11 +11,16 @@ from sqlalchemy import inspect
 from clientfolio.adapters import database, orm
 from clientfolio.adapters.audit_anchor import AuditAnchor
 from clientfolio.adapters.blobstore import LocalBlobStore
+from clientfolio.adapters.extract import Extractor
+from clientfolio.adapters.jobs import JobQueue
+from clientfolio.adapters.ocr import RapidOcrEngine, engine_available as ocr_available
 from clientfolio.adapters.crypto import (FieldCipher, Keyring, decode_master_key, generate_master_key,
                                          read_key_file, write_key_file)
+from clientfolio.adapters.similarity import KeyedMinHash
 from clientfolio.adapters.settings import default_home, load_taxonomy, read_settings, write_config
 from clientfolio.adapters.uow import SqlUnitOfWork
 from clientfolio.domain.errors import Conflict, NotInitialized, WrongKey
+from clientfolio.services import textjobs
 from clientfolio.services.context import Vault
 from clientfolio.services.vault import initialize_vault
 
@@ -51,7 +57,7 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
     anchor = AuditAnchor(settings.home / "audit.head", keyring)
     from clientfolio.adapters.backup import BackupEngine
 
-    return Vault(
+    vault = Vault(
         uow=lambda read_only=False: SqlUnitOfWork(factory, blobs, audit_key, anchor, read_only=read_only),
         audit_anchor=anchor.read,
         blobs=blobs, fields=FieldCipher(keyring), taxonomy=load_taxonomy(settings.home),
@@ -59,7 +65,12 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
         max_upload_bytes=settings.max_upload_bytes,
         backup_engine=BackupEngine(settings=settings, keyring=keyring, engine=_engine(settings.database_url),
                                    blobs=blobs),
-        key_id=keyring.key_id())
+        key_id=keyring.key_id(),
+        extractor=Extractor(ocr=RapidOcrEngine() if ocr_available() is None else None),
+        jobs=JobQueue(home=settings.home, redis_url=settings.redis_url, name=f"clientfolio-{keyring.key_id()[:16]}"),
+        similarity=KeyedMinHash(keyring.subkey("similarity")))
+    vault.jobs.set_handler(partial(textjobs.run_job, vault))
+    return vault
 
 
 def is_vault(home: Path) -> bool:

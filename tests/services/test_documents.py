@@ -307,7 +307,7 @@ def test_hostile_original_names_are_data_only(vault, vault_home):
 
     # Every file under the home is either a known vault file or a blob with a hex name in blobs/.
     allowed_top = {"clientfolio.db", "clientfolio.db-wal", "clientfolio.db-shm", "master.key", "audit.head",
-                   "config.toml"}
+                   "config.toml", "jobs.db", "jobs.db-wal", "jobs.db-shm"}  # the job queue holds ids only
     referenced = set()
     with vault.uow() as uow:
         referenced = {r[0] for r in uow.session.execute(text("SELECT blob_id FROM versions"))}

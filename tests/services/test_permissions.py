@@ -39,7 +39,7 @@ from clientfolio import bootstrap
 from clientfolio.adapters import orm
 from clientfolio.domain.errors import NotFound, PermissionDenied
 from clientfolio.domain.queries import AuditFilter
-from clientfolio.services import (audit, backups, customers, demo, documents, summary, users,
+from clientfolio.services import (audit, backups, customers, demo, documents, inbox, ingest, summary, users,
                                   versions)
 from clientfolio.services import vault as vault_services
 from clientfolio.services.context import Vault
@@ -112,6 +112,13 @@ verify_backup                         D     D      D       D      A      D      
 vault_summary                         A     A      A       A      A      A         D
 load_demo                             D     D      D       D      A      D         D
 retry_text                            D     A      A       D      A      D         D
+list_inbox                            D     A      A       D      A      D         D
+show_inbox_item                       D     A      A       D      A      D         D
+read_inbox_item                       D     D      A       D      A      D         D
+file_inbox_item                       D     A      A       D      A      D         D
+discard_inbox_item                    D     D      A       D      A      D         D
+ingest_file                           D     A      A       D      A      A         D
+ingest_store                          D     A      A       D      A      A         D
 """
 
 
@@ -482,6 +489,58 @@ def _retry_text(v, actor, w, _):
     assert textjobs.retry_text(vault=v, actor=actor, document_id=w.theirs.normal.id) == "pending"
 
 
+def _inbox_item(v, w):
+    """An ingested file no customer matches, received by admin."""
+    folder = w.tmp / f"drop-{uniq()}"
+    path = folder / "nobody" / "letter.txt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(fresh_bytes("an unmatched letter"))
+    result = ingest.ingest_file(v, "admin", folder, path)
+    assert result.outcome == "inbox", result
+    return result.inbox_id
+
+
+def _list_inbox(v, actor, w, item_id):
+    assert item_id in [i.id for i in inbox.list_inbox(vault=v, actor=actor).items]
+
+
+def _show_inbox_item(v, actor, w, item_id):
+    assert inbox.show_item(vault=v, actor=actor, item_id=item_id).original_name == "letter.txt"
+
+
+def _read_inbox_item(v, actor, w, item_id):
+    assert b"".join(inbox.read_item(vault=v, actor=actor, item_id=item_id).chunks).startswith(b"an unmatched")
+
+
+def _file_inbox_item(v, actor, w, item_id):
+    doc = inbox.file_item(vault=v, actor=actor, item_id=item_id, customer_code=w.theirs.code, category="communication")
+    assert doc.customer == w.theirs.code
+
+
+def _discard_inbox_item(v, actor, w, item_id):
+    assert inbox.discard_item(vault=v, actor=actor, item_id=item_id).status == "discarded"
+
+
+def _drop_for_mine(v, w):
+    folder = w.tmp / f"drop-{uniq()}"
+    path = folder / w.mine.code / "scan.txt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(fresh_bytes("a scan for my customer"))
+    return folder, path
+
+
+def _ingest_file(v, actor, w, prepared):
+    folder, path = prepared
+    result = ingest.ingest_file(v, actor, folder, path)
+    assert (result.outcome, result.customer) == ("stored", w.mine.code), result
+
+
+def _ingest_store(v, actor, w, prepared):
+    folder, path = prepared
+    result = ingest.store(v, actor, ingest.prepare(v, folder, path))
+    assert result.outcome == "stored", result
+
+
 def _load_demo(v, actor, w, _):
     assert demo.load_demo(vault=v, actor=actor)["documents"] == 6
 
@@ -550,6 +609,14 @@ ACTIONS: dict[str, Case] = {
     "vault_summary": case("summary.vault_summary", _summary, "document.read_meta"),
     "load_demo": case("demo.load_demo", _load_demo, "user.manage"),
     "retry_text": case("textjobs.retry_text", _retry_text, META + " document.edit"),
+    "list_inbox": case("inbox.list_inbox", _list_inbox, "inbox.use", prep=_inbox_item),
+    "show_inbox_item": case("inbox.show_item", _show_inbox_item, "inbox.use", prep=_inbox_item),
+    "read_inbox_item": case("inbox.read_item", _read_inbox_item, "inbox.use sensitive.read", prep=_inbox_item),
+    "file_inbox_item": case("inbox.file_item", _file_inbox_item, "inbox.use document.create", prep=_inbox_item),
+    "discard_inbox_item": case("inbox.discard_item", _discard_inbox_item, "inbox.use document.delete",
+                               prep=_inbox_item),
+    "ingest_file": case("ingest.ingest_file", _ingest_file, "document.create", prep=_drop_for_mine),
+    "ingest_store": case("ingest.store", _ingest_store, "document.create", prep=_drop_for_mine),
 }
 
 # --------------------------------------------------------------------------------------------------

@@ -158,8 +158,12 @@ def _referenced_blobs(image: bytes) -> set[str]:
     try:
         columns = {row[1] for row in db.execute("PRAGMA table_info(versions)")}
         wanted = [c for c in ("blob_id", "text_blob_id", "rendition_blob_id") if c in columns]
-        return {row[0] for c in wanted for row in db.execute(f"SELECT DISTINCT {c} FROM versions")  # noqa: S608
-                if row[0]}
+        found = {row[0] for c in wanted for row in db.execute(f"SELECT DISTINCT {c} FROM versions")  # noqa: S608
+                 if row[0]}
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'inbox_items'").fetchone():
+            for c in ("blob_id", "text_blob_id", "rendition_blob_id"):
+                found |= {row[0] for row in db.execute(f"SELECT DISTINCT {c} FROM inbox_items") if row[0]}  # noqa: S608
+        return found
     finally:
         db.close()
 

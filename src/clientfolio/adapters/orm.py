@@ -7,7 +7,7 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Inde
 from sqlalchemy.orm import registry, relationship
 
 from clientfolio.domain.audit import AuditEvent
-from clientfolio.domain.model import (Customer, CustomerIdentifier, Document, DocumentTag, User,
+from clientfolio.domain.model import (Customer, CustomerIdentifier, Document, DocumentTag, InboxItem, User,
                                       Version)
 
 metadata = MetaData(naming_convention={
@@ -110,7 +110,37 @@ versions = Table(
     Column("text_error", String(300), nullable=True),
     Column("text_attempts", Integer, nullable=False, server_default="0"),
     Column("rendition_blob_id", String(32), nullable=True),
+    # Near-duplicates: a keyed MinHash of the text (no token in the clear), and the document it resembles.
+    Column("text_signature", LargeBinary, nullable=True),
+    Column("near_duplicate_of", Integer, nullable=True),
     UniqueConstraint("document_id", "number", name="uq_versions_document_number"),
+)
+
+# Files ingested without a customer they could be matched to, waiting to be filed by a person.
+inbox_items = Table(
+    "inbox_items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("blob_id", String(32), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("original_name_sealed", LargeBinary, nullable=True),
+    Column("source_sealed", LargeBinary, nullable=True),  # its folder below the consumption root
+    Column("received_by", ForeignKey("users.id"), nullable=False),
+    Column("received_at", UTC, nullable=False, index=True),
+    Column("text_status", String(16), nullable=False),
+    Column("text_blob_id", String(32), nullable=True),
+    Column("text_confidence", Float, nullable=True),
+    Column("text_pages", Integer, nullable=True),
+    Column("text_error", String(300), nullable=True),
+    Column("rendition_blob_id", String(32), nullable=True),
+    Column("text_signature", LargeBinary, nullable=True),
+    Column("suggestion", Text, nullable=True),  # JSON: category, subtype, tags, confidence (never text)
+    Column("reason", String(300), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # waiting | filed | discarded
+    Column("document_id", ForeignKey("documents.id"), nullable=True),
+    Column("handled_by", ForeignKey("users.id"), nullable=True),
+    Column("handled_at", UTC, nullable=True),
 )
 
 audit_events = Table(
@@ -149,3 +179,4 @@ def start_mappers() -> None:
         "tag_rows": relationship(DocumentTag, cascade="all, delete-orphan", lazy="selectin"),
     })
     mapper_registry.map_imperatively(AuditEvent, audit_events)
+    mapper_registry.map_imperatively(InboxItem, inbox_items)

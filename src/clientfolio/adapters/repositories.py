@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from clientfolio.adapters import orm
 from clientfolio.domain.audit import GENESIS, AuditEvent
-from clientfolio.domain.model import Customer, Document, User, Version
+from clientfolio.domain.model import Customer, Document, InboxItem, User, Version
 from clientfolio.domain.queries import AuditFilter, CustomerFilter, DocumentFilter
 
 
@@ -53,6 +53,10 @@ class CustomerRepository:
 
     def get(self, customer_id: int) -> Customer | None:
         return self.session.get(Customer, customer_id)
+
+    def by_exact_name(self, name: str) -> list[Customer]:
+        c = orm.customers.c
+        return list(self.session.scalars(select(Customer).where(c.name == name, c.status == "active").limit(2)))
 
     def by_identifier_hash(self, lookup_hash: str) -> list[Customer]:
         stmt = (select(Customer).join(orm.customer_identifiers)
@@ -140,12 +144,25 @@ class DocumentRepository:
                                       .values(customer_id=to_customer))
         return result.rowcount
 
+    def any_with_content(self, sha256: str) -> int | None:
+        """A document holding these exact bytes, for any customer (ingestion skips files already in)."""
+        v = orm.versions.c
+        return self.session.scalar(select(v.document_id).where(v.sha256 == sha256).limit(1))
+
     def version_by_id(self, version_id: int) -> Version | None:
         return self.session.get(Version, version_id)
 
     def version_ids_with_text_status(self, status: str) -> list[int]:
         v = orm.versions.c
         return list(self.session.scalars(select(v.id).where(v.text_status == status).order_by(v.id)))
+
+    def signatures_of_customer(self, customer_id: int, *, exclude_document: int | None) -> list[tuple[int, bytes]]:
+        v, d = orm.versions.c, orm.documents.c
+        stmt = (select(v.document_id, v.text_signature).join(orm.documents, d.id == v.document_id)
+                .where(d.customer_id == customer_id, d.status != "deleted", v.text_signature.is_not(None)))
+        if exclude_document is not None:
+            stmt = stmt.where(v.document_id != exclude_document)
+        return [(row[0], bytes(row[1])) for row in self.session.execute(stmt)]
 
     def ids_needing_index(self) -> list[int]:
         d = orm.documents.c
@@ -219,6 +236,32 @@ class AuditRepository:
         result = self.session.execute(select(orm.audit_events).order_by(a.seq)
                                       .execution_options(yield_per=5000))
         yield from result
+
+
+class InboxRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, item: InboxItem) -> None:
+        self.session.add(item)
+        self.session.flush()
+
+    def get(self, item_id: int) -> InboxItem | None:
+        return self.session.get(InboxItem, item_id)
+
+    def list(self, *, status: str, limit: int, offset: int) -> tuple[list[InboxItem], int]:
+        i = orm.inbox_items.c
+        total = self.session.scalar(select(func.count()).select_from(orm.inbox_items).where(i.status == status))
+        rows = self.session.scalars(select(InboxItem).where(i.status == status)
+                                    .order_by(i.received_at.desc(), i.id.desc()).limit(limit).offset(offset))
+        return list(rows), total or 0
+
+    def waiting_with_hash(self, sha256: str) -> int | None:
+        i = orm.inbox_items.c
+        return self.session.scalar(select(i.id).where(i.sha256 == sha256, i.status == "waiting").limit(1))
+
+    def all(self) -> Iterator[InboxItem]:
+        yield from self.session.scalars(select(InboxItem).order_by(orm.inbox_items.c.id)).yield_per(500)
 
 
 class MetaRepository:

@@ -22,6 +22,7 @@ class Settings:
     key_file: Path
     naming_template: str
     max_upload_bytes: int
+    redis_url: str | None = None  # background jobs in Redis; default a SQLite queue in the home (jobs.db)
 
     @property
     def blob_root(self) -> Path:
@@ -43,8 +44,9 @@ def read_settings(home: Path) -> Settings:
     if not isinstance(max_mb, int) or max_mb < 1:
         raise InvalidInput(f"{CONFIG_NAME}: max_upload_mb must be a positive whole number")
     key_file = Path(config.get("key_file") or home / "master.key")
+    redis_url = os.environ.get("CLIENTFOLIO_REDIS_URL") or config.get("redis_url") or None
     return Settings(home=home, database_url=url, key_file=key_file, naming_template=template,
-                    max_upload_bytes=max_mb * 1024 * 1024)
+                    max_upload_bytes=max_mb * 1024 * 1024, redis_url=redis_url)
 
 
 def write_config(home: Path, values: dict) -> None:

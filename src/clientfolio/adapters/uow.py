@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
-from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository,
-                                               DocumentRepository, MetaRepository, UserRepository)
+from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository, DocumentRepository,
+                                               InboxRepository, MetaRepository, UserRepository)
 from clientfolio.adapters.audit_anchor import AuditAnchor
 from clientfolio.adapters.database import READ_ONLY
 from clientfolio.domain.model import utcnow
@@ -31,6 +31,7 @@ class SqlUnitOfWork:
         self.documents = DocumentRepository(self.session)
         self.audit = AuditRepository(self.session, self._audit_key)
         self.meta = MetaRepository(self.session)
+        self.inbox = InboxRepository(self.session)
         self._written_blobs = []
         return self
 

@@ -37,6 +37,25 @@ def refuse_unwanted(media_type: str) -> None:
         raise InvalidInput(f"refused: the content is {what}, not a document")
 
 
+# What ingestion files as documents; anything else is refused with its reason (uploads stay free-form).
+INGESTIBLE = {
+    "application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG", "image/tiff": "TIFF",
+    "image/webp": "WebP", "image/heic": "HEIC", "image/heif": "HEIF", "text/plain": "text",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (.docx)",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (.xlsx)",
+}
+
+
+def refuse_for_ingestion(media_type: str) -> str | None:
+    """Why a file is not taken in as a document, or None when it is."""
+    what = _REFUSED.get(media_type)
+    if what:
+        return f"the content is {what}, not a document"
+    if media_type not in INGESTIBLE:
+        return f"{media_type} is not a document type Clientfolio files (PDF, images, text, Word, Excel)"
+    return None
+
+
 def is_text(media_type: str) -> bool:
     return media_type.startswith("text/")
 

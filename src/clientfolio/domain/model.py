@@ -205,6 +205,8 @@ class Version:
     text_error: str | None
     text_attempts: int
     rendition_blob_id: str | None
+    text_signature: bytes | None
+    near_duplicate_of: int | None  # the document whose text this version's text closely resembles
 
     def __init__(self, *, number: int, blob_id: str, sha256: str, size: int, media_type: str,
                  uploaded_by: int, note: str | None):
@@ -222,6 +224,49 @@ class Version:
         self.text_confidence = None
         self.text_pages = None
         self.text_attempts = 0
+        self.text_signature = None
+        self.near_duplicate_of = None
+
+
+class InboxItem:
+    """An ingested file no customer could be matched to: stored encrypted, waiting for a person to file it."""
+
+    id: int
+    blob_id: str
+    sha256: str
+    size: int
+    media_type: str
+    original_name_sealed: bytes | None
+    source_sealed: bytes | None
+    received_by: int
+    received_at: datetime
+    text_status: str
+    text_blob_id: str | None
+    text_confidence: float | None
+    text_pages: int | None
+    text_error: str | None
+    rendition_blob_id: str | None
+    text_signature: bytes | None
+    suggestion: str | None
+    reason: str
+    status: str  # waiting | filed | discarded
+    document_id: int | None
+    handled_by: int | None
+    handled_at: datetime | None
+
+    def __init__(self, *, blob_id: str, sha256: str, size: int, media_type: str, received_by: int, reason: str):
+        self.blob_id, self.sha256, self.size, self.media_type = blob_id, sha256, size, media_type
+        self.received_by, self.received_at, self.reason = received_by, utcnow(), reason[:300]
+        self.original_name_sealed = self.source_sealed = None
+        self.text_status = "pending"
+        self.text_blob_id = self.text_error = self.rendition_blob_id = None
+        self.text_confidence = None
+        self.text_pages = None
+        self.text_signature = None
+        self.suggestion = None
+        self.status = "waiting"
+        self.document_id = self.handled_by = None
+        self.handled_at = None
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ class Action(StrEnum):
     USER_MANAGE = "user.manage"
     USER_READ = "user.read"
     VAULT_MAINTAIN = "vault.maintain"  # check, gc, backups, keys
+    INBOX_USE = "inbox.use"  # see and file ingested files no customer was matched to
 
 
 _VIEWER = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.DOCUMENT_READ_CONTENT}
 _CLERK = _VIEWER | {Action.CUSTOMER_CREATE, Action.CUSTOMER_EDIT, Action.DOCUMENT_CREATE,
-                    Action.DOCUMENT_EDIT}
+                    Action.DOCUMENT_EDIT, Action.INBOX_USE}
 _MANAGER = _CLERK | {Action.SENSITIVE_READ, Action.SENSITIVE_META, Action.IDENTIFIER_UNMASK,
                      Action.DOCUMENT_DELETE, Action.DOCUMENT_RESTORE, Action.CUSTOMER_MERGE}
 _AUDITOR = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.SENSITIVE_META,
@@ -74,6 +75,8 @@ def authorize(user: User, action: Action, *, customer: Customer | None = None,
         reason = f"role {user.role} may not {action.value}"
     elif customer is not None and action in _SCOPED and not may_see_customer(user, customer):
         reason = f"{user.name} may act only on their own customers"
+    elif action == Action.INBOX_USE and user.own_customers_only:
+        reason = f"{user.name} may act only on their own customers, and inbox items have no customer yet"
     elif document is not None and document.is_sensitive and action not in _SENSITIVE_EXEMPT:
         needed = Action.SENSITIVE_META if action == Action.DOCUMENT_READ_META else Action.SENSITIVE_READ
         if not allows(user, needed):

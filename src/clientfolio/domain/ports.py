@@ -66,3 +66,11 @@ class TextExtractor(Protocol):
 
 class JobQueue(Protocol):
     def enqueue(self, kind: str, **args) -> None: ...
+
+
+class TextSignature(Protocol):
+    """A keyed similarity signature of a text: equal-ish texts give close signatures, and none reveals a word."""
+
+    def signature(self, text: str) -> bytes | None: ...
+
+    def similarity(self, a: bytes, b: bytes) -> float: ...

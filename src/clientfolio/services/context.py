@@ -11,7 +11,7 @@ from clientfolio.domain import policy
 from clientfolio.domain.errors import NotFound, PermissionDenied
 from clientfolio.domain.model import Customer, Document, User
 from clientfolio.domain.policy import Action
-from clientfolio.domain.ports import BlobStore, FieldCipher, JobQueue, TextExtractor
+from clientfolio.domain.ports import BlobStore, FieldCipher, JobQueue, TextExtractor, TextSignature
 from clientfolio.domain.taxonomy import Taxonomy
 
 
@@ -21,6 +21,7 @@ class UnitOfWork(Protocol):
     documents: Any
     audit: Any
     meta: Any
+    inbox: Any
     blobs: BlobStore
 
     def __enter__(self) -> UnitOfWork: ...
@@ -45,6 +46,8 @@ class Vault:
     jobs: JobQueue | None = None  # None: nothing runs in the background (extraction is then on demand)
     extractor: TextExtractor | None = None
     search: Any = None  # adapters.search_index.KeyedSearchIndex
+    similarity: TextSignature | None = None  # keyed MinHash for near-duplicates
+    classifier: Callable[[str, str], Any] | None = None  # (text, file name) -> a suggestion with to_dict()
     audit_anchor: Callable[[], tuple[int, str] | None] = lambda: None  # newest head seen committed
 
 

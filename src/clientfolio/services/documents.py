@@ -10,6 +10,7 @@ from clientfolio.domain.errors import Duplicate, InvalidInput
 from clientfolio.domain.model import (Document, DocumentStatus, Sensitivity, TagRule, User, Version,
                                       parse_choice, utcnow)
 from clientfolio.domain.policy import Action, allows
+from clientfolio.domain.ports import StoredBlob
 from clientfolio.domain.queries import DocumentFilter
 from clientfolio.services.content import store_stream
 from clientfolio.services.context import (UnitOfWork, Vault, acting_user, authorize,
@@ -33,44 +34,63 @@ def add_document(*, vault: Vault, actor: str, customer_code: str, content: Itera
     clean_tags = TagRule().clean(tags or [])
     with vault.uow() as uow:  # refuse before reading any bytes
         user = acting_user(uow, actor)
-        customer = customer_or_404(uow, user, customer_code)
-        authorize(user, Action.DOCUMENT_CREATE, customer=customer)
-        require_active(uow, customer)
-        if sensitive is False and vault.taxonomy.is_sensitive_by_default(category):
-            # filing an ID document as normal is the same downgrade edit_document guards
-            authorize(user, Action.SENSITIVE_READ, customer=customer, object_type="document", object_id="-")
+        check_may_file(uow, vault, user, customer_or_404(uow, user, customer_code), category, sensitive)
     blob, media_type = store_stream(vault, content)
     with vault.uow() as uow:
         uow.note_blob(blob.blob_id)
         user = acting_user(uow, actor)
         customer = customer_or_404(uow, user, customer_code)
-        authorize(user, Action.DOCUMENT_CREATE, customer=customer)
-        require_active(uow, customer)
-        if not allow_duplicate:
-            refuse_duplicate(uow, customer.id, blob.sha256)
-        if sensitive is None:
-            sensitive = vault.taxonomy.is_sensitive_by_default(category)
-        document = Document(
-            customer_id=customer.id, category=category, subtype=subtype,
-            title=_clean_title(title) or vault.taxonomy.label(category, subtype, "zh"),
-            sensitivity=Sensitivity.SENSITIVE if sensitive else Sensitivity.NORMAL,
-            issued_on=issued_on, expires_on=expires_on, paper_location=_clean_location(paper_location),
-            created_by=user.id)
-        document.set_tags(clean_tags)
-        uow.documents.add(document)
-        version = new_version(vault, document, blob, media_type, user, original_name, note)
-        document.versions.append(version)
-        uow.documents.add(document)
-        uow.record(actor=user.name, action="document.create", object_type="document",
-                   object_id=document.id, customer_code=customer.code,
-                   details={"category": category, "subtype": subtype, "version": 1,
-                            "sha256": blob.sha256, "size": blob.size, "media_type": media_type,
-                            "sensitivity": document.sensitivity, "duplicate_allowed": allow_duplicate})
+        document, version = file_document(
+            uow, vault, user, customer, blob, media_type, category=category, subtype=subtype, title=title,
+            tags=clean_tags, sensitive=sensitive, issued_on=issued_on, expires_on=expires_on,
+            paper_location=paper_location, note=note, original_name=original_name, allow_duplicate=allow_duplicate)
         uow.commit()
         view = document_view(vault, document, customer)
         version_id = version.id
     schedule_text(vault, version_id)
     return view
+
+
+def check_may_file(uow: UnitOfWork, vault: Vault, user: User, customer, category: str,
+                   sensitive: bool | None) -> None:
+    authorize(user, Action.DOCUMENT_CREATE, customer=customer)
+    require_active(uow, customer)
+    if sensitive is False and vault.taxonomy.is_sensitive_by_default(category):
+        # filing an ID document as normal is the same downgrade edit_document guards
+        authorize(user, Action.SENSITIVE_READ, customer=customer, object_type="document", object_id="-")
+
+
+def file_document(uow: UnitOfWork, vault: Vault, user: User, customer, blob: StoredBlob, media_type: str, *,
+                  category: str, subtype: str | None, title: str | None, tags: list[str], sensitive: bool | None,
+                  issued_on: date | None, expires_on: date | None, paper_location: str | None, note: str | None,
+                  original_name: str | None, allow_duplicate: bool = False,
+                  details: dict | None = None) -> tuple[Document, Version]:
+    """Version 1 of a new document over a blob already stored, inside the caller's unit of work (the upload,
+    ingestion and inbox paths all end here, so the checks and the audit event are the same for each)."""
+    vault.taxonomy.validate(category, subtype)
+    check_may_file(uow, vault, user, customer, category, sensitive)
+    if not allow_duplicate:
+        refuse_duplicate(uow, customer.id, blob.sha256)
+    if sensitive is None:
+        sensitive = vault.taxonomy.is_sensitive_by_default(category)
+    document = Document(
+        customer_id=customer.id, category=category, subtype=subtype,
+        title=_clean_title(title) or vault.taxonomy.label(category, subtype, "zh"),
+        sensitivity=Sensitivity.SENSITIVE if sensitive else Sensitivity.NORMAL,
+        issued_on=issued_on, expires_on=expires_on, paper_location=_clean_location(paper_location),
+        created_by=user.id)
+    document.set_tags(tags)
+    uow.documents.add(document)
+    version = new_version(vault, document, blob, media_type, user, original_name, note)
+    document.versions.append(version)
+    uow.documents.add(document)
+    uow.record(actor=user.name, action="document.create", object_type="document",
+               object_id=document.id, customer_code=customer.code,
+               details={"category": category, "subtype": subtype, "version": 1,
+                        "sha256": blob.sha256, "size": blob.size, "media_type": media_type,
+                        "sensitivity": document.sensitivity, "duplicate_allowed": allow_duplicate,
+                        **(details or {})})
+    return document, version
 
 
 def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None,

@@ -6,12 +6,15 @@ twice, or run again after a crash, does no harm.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from clientfolio.domain.errors import IntegrityFailure
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.policy import Action
 from clientfolio.services.context import Vault, acting_user, authorize, document_or_404
 
 MAX_ATTEMPTS = 3
+NEAR_DUPLICATE = 0.7  # estimated Jaccard similarity of 4-character shingles: a re-scan, not a new paper
 SYSTEM = "system"
 
 
@@ -25,6 +28,37 @@ def schedule_index(vault: Vault, document_id: int) -> None:
         vault.jobs.enqueue("index_document", document_id=document_id)
 
 
+def run_job(vault: Vault, kind: str, args: dict) -> None:
+    """The worker's entry: one job, by kind. Unknown kinds fail loudly (a newer release enqueued them)."""
+    handler = _HANDLERS.get(kind)
+    if handler is None:
+        raise ValueError(f"unknown job kind {kind!r}")
+    handler(vault=vault, **args)
+
+
+@dataclass
+class TextOutcome:
+    """What extraction made of one file, before anything is stored."""
+    status: str  # done | none (nothing to read) | failed | needs_password
+    text: str = ""
+    error: str | None = None
+    rendition: bytes | None = None  # the archival PDF of an image
+    confidence: float | None = None
+    pages: int | None = None
+
+
+def run_extraction(vault: Vault, data: bytes, media_type: str) -> TextOutcome:
+    """Text (OCR included) and rendition of a file's bytes, in memory. An engine crash raises."""
+    result = vault.extractor.extract(data, media_type)
+    if result.status != "ok":
+        status = "needs_password" if result.status == "needs_password" else "failed"
+        return TextOutcome(status, error=result.message, pages=result.page_count)
+    text = result.text
+    return TextOutcome("done" if text.strip() else "none", text=text,
+                       rendition=vault.extractor.rendition(data, media_type),
+                       confidence=result.mean_confidence, pages=result.page_count)
+
+
 def extract_text(*, vault: Vault, version_id: int) -> str:
     """Run extraction for one version; returns its new text status."""
     with vault.uow() as uow:
@@ -36,23 +70,44 @@ def extract_text(*, vault: Vault, version_id: int) -> str:
         return _finish(vault, version_id, status="none", error="too large to extract text from")
     try:
         data = vault.blobs.read(blob_id, expected_sha256=sha256)
-        result = vault.extractor.extract(data, media_type)
-        rendition = vault.extractor.rendition(data, media_type) if result.status == "ok" else None
+        outcome = run_extraction(vault, data, media_type)
     except IntegrityFailure as exc:
         return _finish(vault, version_id, status="failed", error=exc.message, final=True)
     except Exception as exc:  # an engine crash: retried, then shown as failed with a retry action
         return _attempt_failed(vault, version_id, f"{type(exc).__name__} during extraction")
-    if result.status != "ok":
-        status = "needs_password" if result.status == "needs_password" else "failed"
-        return _finish(vault, version_id, status=status, error=result.message, final=True,
-                       pages=result.page_count)
-    text = result.text
-    text_blob = vault.blobs.put([text.encode()]) if text.strip() else None
-    rendition_blob = vault.blobs.put([rendition]) if rendition else None
-    return _finish(vault, version_id, status="done" if text_blob else "none",
-                   text_blob=text_blob.blob_id if text_blob else None,
-                   rendition_blob=rendition_blob.blob_id if rendition_blob else None,
-                   confidence=result.mean_confidence, pages=result.page_count)
+    return store_outcome(vault, version_id, outcome)
+
+
+def store_outcome(vault: Vault, version_id: int, outcome: TextOutcome) -> str:
+    """Seal the text and rendition as blobs and record the outcome on the version."""
+    if outcome.status not in ("done", "none"):
+        return _finish(vault, version_id, status=outcome.status, error=outcome.error, final=True,
+                       pages=outcome.pages)
+    text_blob, rendition_blob, signature = seal_outcome(vault, outcome)
+    return _finish(vault, version_id, status=outcome.status, text_blob=text_blob, rendition_blob=rendition_blob,
+                   confidence=outcome.confidence, pages=outcome.pages, signature=signature)
+
+
+def seal_outcome(vault: Vault, outcome: TextOutcome) -> tuple[str | None, str | None, bytes | None]:
+    """(text blob, rendition blob, keyed signature); the caller's unit of work must note both blobs."""
+    has_text = outcome.status == "done" and outcome.text.strip()
+    text_blob = vault.blobs.put([outcome.text.encode()]).blob_id if has_text else None
+    rendition_blob = vault.blobs.put([outcome.rendition]).blob_id if outcome.rendition else None
+    signature = vault.similarity.signature(outcome.text) if has_text and vault.similarity else None
+    return text_blob, rendition_blob, signature
+
+
+def near_duplicate(vault: Vault, uow, customer_id: int, document_id: int | None,
+                   signature: bytes | None) -> int | None:
+    """Another document of the same customer whose text this text closely resembles (a re-scan)."""
+    if signature is None or vault.similarity is None:
+        return None
+    best, best_score = None, NEAR_DUPLICATE
+    for other_id, other in uow.documents.signatures_of_customer(customer_id, exclude_document=document_id):
+        score = vault.similarity.similarity(signature, other)
+        if score >= best_score:
+            best, best_score = other_id, score
+    return best
 
 
 def _attempt_failed(vault: Vault, version_id: int, error: str) -> str:
@@ -68,7 +123,7 @@ def _attempt_failed(vault: Vault, version_id: int, error: str) -> str:
 
 def _finish(vault: Vault, version_id: int, *, status: str, error: str | None = None, final: bool = False,
             text_blob: str | None = None, rendition_blob: str | None = None, confidence: float | None = None,
-            pages: int | None = None) -> str:
+            pages: int | None = None, signature: bytes | None = None) -> str:
     with vault.uow() as uow:
         for blob in (text_blob, rendition_blob):
             if blob:
@@ -79,11 +134,14 @@ def _finish(vault: Vault, version_id: int, *, status: str, error: str | None = N
         version.text_status, version.text_error = status, (error or None) and error[:300]
         version.text_blob_id, version.rendition_blob_id = text_blob, rendition_blob
         version.text_confidence, version.text_pages = confidence, pages
+        version.text_signature = signature
+        version.near_duplicate_of = near_duplicate(vault, uow, customer.id, document.id, signature)
         document.updated_at = utcnow()
         uow.record(actor=SYSTEM, action="version.text", object_type="document", object_id=document.id,
                    customer_code=customer.code, outcome="ok" if status in ("done", "none") else status,
                    details={"version": version.number, "status": status, "pages": pages,
-                            "confidence": round(confidence, 3) if confidence is not None else None})
+                            "confidence": round(confidence, 3) if confidence is not None else None,
+                            "near_duplicate_of": version.near_duplicate_of})
         uow.commit()
         document_id = document.id
     schedule_index(vault, document_id)
@@ -116,3 +174,6 @@ def sweep(*, vault: Vault) -> dict:
     for document_id in stale:
         schedule_index(vault, document_id)
     return {"text": len(pending), "index": len(stale)}
+
+
+_HANDLERS = {"extract_text": extract_text}

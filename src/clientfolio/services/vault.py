@@ -72,6 +72,14 @@ def check_vault(*, vault: Vault, actor: str, gc: bool = False, grace_seconds: in
                     except IntegrityFailure as exc:
                         report.problems.append(f"document {version.document_id} version {version.number} "
                                                f"(derived file): {exc.message}")
+        for item in uow.inbox.all():  # files waiting to be filed (or set aside) are kept too
+            for blob_id in (item.blob_id, item.text_blob_id, item.rendition_blob_id):
+                if blob_id:
+                    referenced.add(blob_id)
+                    try:
+                        vault.blobs.verify(blob_id, expected_sha256=item.sha256 if blob_id == item.blob_id else None)
+                    except IntegrityFailure as exc:
+                        report.problems.append(f"inbox item {item.id}: {exc.message}")
         for customer in uow.customers.all():
             for ident in customer.identifiers:
                 report.identifiers_checked += 1

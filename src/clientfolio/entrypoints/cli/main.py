@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from clientfolio import bootstrap
-from clientfolio.entrypoints.cli import admin, customers, documents
+from clientfolio.entrypoints.cli import admin, customers, documents, ingest
 from clientfolio.entrypoints.cli.app import app, emit, run, state
 from clientfolio.services import demo, summary
 
@@ -17,7 +17,11 @@ app.add_typer(documents.app, name="doc")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.backup_app, name="backup")
+app.add_typer(ingest.inbox_app, name="inbox")
 app.command("check")(admin.check)
+app.command("ingest")(ingest.ingest_dir)
+app.command("watch")(ingest.watch)
+app.command("worker")(ingest.worker)
 
 __all__ = ["app", "run"]
 

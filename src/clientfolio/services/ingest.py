@@ -1,0 +1,214 @@
+"""Ingestion: a file on disk in, a filed document (or an inbox item) out, in ordered small steps.
+
+    read -> sniff the type from content -> refuse what is not a document -> skip what is already in (by hash)
+    -> extract text (OCR included) -> classify -> match the customer -> store (through file_document, so the
+    permission checks and the audit event are an upload's) -> index (a background job)
+
+`prepare` runs the steps that need no database writes and may run in a worker process (OCR is the heavy
+part); `store` runs in the one process that writes. `ingest_file` is both, for one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clientfolio.domain import matching, media
+from clientfolio.domain.errors import ClientfolioError
+from clientfolio.domain.model import Customer
+from clientfolio.domain.ports import StoredBlob
+from clientfolio.services import inbox
+from clientfolio.domain.policy import Action
+from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize
+from clientfolio.services.documents import file_document
+from clientfolio.services.textjobs import TextOutcome, near_duplicate, run_extraction, schedule_index, seal_outcome
+
+FALLBACK_CATEGORY = "other"  # a matched file whose kind is not known with confidence: filed, to be confirmed
+
+
+@dataclass
+class Prepared:
+    """What a file turned out to be, before anything is stored."""
+    relative: str
+    data: bytes | None = field(default=None, repr=False)
+    sha256: str | None = None
+    media_type: str | None = None
+    refused: str | None = None
+    already: str | None = None  # "document 12" / "inbox item 3": these exact bytes are in already
+    outcome: TextOutcome | None = field(default=None, repr=False)
+    suggestion: dict | None = None
+
+
+@dataclass
+class IngestResult:
+    path: str
+    outcome: str  # stored | duplicate | refused | inbox | failed
+    reason: str | None = None
+    document_id: int | None = None
+    customer: str | None = None
+    matched_by: str | None = None
+    inbox_id: int | None = None
+    category: str | None = None
+    subtype: str | None = None
+    text_status: str | None = None
+    near_duplicate_of: int | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def prepare(vault: Vault, root: Path, path: Path) -> Prepared:
+    """Read, sniff, refuse, skip, extract and classify one file. Never raises for a bad file."""
+    relative = path.relative_to(root).as_posix()
+    try:
+        size = path.stat().st_size
+        if size > vault.max_upload_bytes:
+            return Prepared(relative, refused=f"larger than the limit of {vault.max_upload_bytes // 2**20} MB")
+        data = path.read_bytes()
+    except OSError as exc:
+        return Prepared(relative, refused=f"cannot read the file: {exc.strerror or type(exc).__name__}")
+    found = Prepared(relative, data=data, sha256=hashlib.sha256(data).hexdigest(),
+                     media_type=media.sniff(data[:media.SNIFF_BYTES]))
+    found.refused = "the file is empty" if not data else media.refuse_for_ingestion(found.media_type)
+    if found.refused:
+        found.data = None
+        return found
+    found.already = already_in(vault, found.sha256)
+    if found.already:
+        found.data = None
+        return found
+    try:
+        found.outcome = run_extraction(vault, data, found.media_type)
+    except Exception as exc:  # noqa: BLE001 - an engine crash: the file is still stored, its text marked failed
+        found.outcome = TextOutcome("failed", error=f"{type(exc).__name__} during extraction")
+    found.suggestion = suggest(vault, found)
+    return found
+
+
+def already_in(vault: Vault, sha256: str) -> str | None:
+    with vault.uow(read_only=True) as uow:
+        document_id = uow.documents.any_with_content(sha256)
+        if document_id is not None:
+            return f"already stored as document {document_id}"
+        item_id = inbox.already_received(uow, sha256)
+        return f"already waiting in the inbox as item {item_id}" if item_id is not None else None
+
+
+def suggest(vault: Vault, found: Prepared) -> dict | None:
+    """Category, subtype, tags and a confidence, when a classifier is configured."""
+    if vault.classifier is None or found.outcome is None or found.outcome.status != "done":
+        return None
+    made = vault.classifier(found.outcome.text, Path(found.relative).name)
+    return made.to_dict() if made is not None else None
+
+
+def store(vault: Vault, actor: str, found: Prepared, *, auto_file_threshold: float = 0.85) -> IngestResult:
+    """File a prepared file under its matched customer, or put it in the inbox. One transaction."""
+    with vault.uow(read_only=True) as uow:  # one who may not file documents may not ingest: a denial, audited
+        authorize(acting_user(uow, actor), Action.DOCUMENT_CREATE, object_type="ingest", object_id=found.relative[-64:])
+    result = IngestResult(found.relative, "refused", reason=found.refused)
+    if found.refused:
+        return result
+    if found.already:
+        return IngestResult(found.relative, "duplicate", reason=found.already)
+    try:
+        blob = vault.blobs.put([found.data])
+        with vault.uow() as uow:
+            uow.note_blob(blob.blob_id)
+            user = acting_user(uow, actor)
+            again = uow.documents.any_with_content(blob.sha256)  # another process may have been faster
+            if again is not None:
+                return IngestResult(found.relative, "duplicate", reason=f"already stored as document {again}")
+            customer, matched_by = match_customer(vault, uow, found)
+            if customer is None:
+                item = inbox.receive(uow, vault, user, blob, found.media_type, original_name=Path(found.relative).name,
+                                     source=str(Path(found.relative).parent), outcome=found.outcome,
+                                     suggestion=found.suggestion, reason="no customer matched")
+                uow.commit()
+                return IngestResult(found.relative, "inbox", reason=item.reason, inbox_id=item.id,
+                                    text_status=item.text_status, **_category(found, auto_file_threshold))
+            result = _file(vault, uow, user, customer, blob, found, auto_file_threshold)
+            result.matched_by = matched_by
+            uow.commit()
+    except ClientfolioError as exc:
+        return IngestResult(found.relative, "failed", reason=exc.message)
+    schedule_index(vault, result.document_id)
+    return result
+
+
+def _file(vault: Vault, uow: UnitOfWork, user, customer: Customer, blob: StoredBlob, found: Prepared,
+          threshold: float) -> IngestResult:
+    chosen = _category(found, threshold)
+    suggestion = found.suggestion or {}
+    document, version = file_document(
+        uow, vault, user, customer, blob, found.media_type, category=chosen["category"], subtype=chosen["subtype"],
+        title=None, tags=suggestion.get("tags", []) if chosen["category"] != FALLBACK_CATEGORY else [],
+        sensitive=None, issued_on=None, expires_on=None, paper_location=None, note="ingested",
+        original_name=Path(found.relative).name, details={"ingested": True})
+    if found.suggestion:
+        document.suggestion = json.dumps(found.suggestion, ensure_ascii=False)
+    outcome = found.outcome
+    if outcome is not None:
+        text_blob, rendition_blob, signature = seal_outcome(vault, outcome)
+        for made in (text_blob, rendition_blob):
+            if made:
+                uow.note_blob(made)
+        version.text_status, version.text_error = outcome.status, (outcome.error or None) and outcome.error[:300]
+        version.text_blob_id, version.rendition_blob_id, version.text_signature = text_blob, rendition_blob, signature
+        version.text_confidence, version.text_pages = outcome.confidence, outcome.pages
+        version.near_duplicate_of = near_duplicate(vault, uow, customer.id, document.id, signature)
+    return IngestResult(found.relative, "stored", document_id=document.id, customer=customer.code,
+                        text_status=version.text_status, near_duplicate_of=version.near_duplicate_of,
+                        reason=(f"near-duplicate of document {version.near_duplicate_of}"
+                                if version.near_duplicate_of else None), **chosen)
+
+
+def _category(found: Prepared, threshold: float) -> dict:
+    s = found.suggestion or {}
+    if s.get("category") and (s.get("confidence") or 0) >= threshold:
+        return {"category": s["category"], "subtype": s.get("subtype")}
+    return {"category": FALLBACK_CATEGORY, "subtype": None}
+
+
+def match_customer(vault: Vault, uow: UnitOfWork, found: Prepared) -> tuple[Customer | None, str | None]:
+    """Folder, then file name, then identifiers in the text; a clue naming two customers is no match."""
+    clue = matching.folder_clue(found.relative)
+    if clue and clue.code:
+        customer = uow.customers.by_code(clue.code)
+        if customer is not None and customer.status == "active":
+            return customer, "folder"
+    if clue and clue.name:
+        named = uow.customers.by_exact_name(clue.name)
+        if len(named) == 1:
+            return named[0], "folder"
+    code = matching.code_in_name(found.relative)
+    if code:
+        customer = uow.customers.by_code(code)
+        if customer is not None and customer.status == "active":
+            return customer, "file name"
+    text = found.outcome.text if found.outcome is not None else ""
+    for kind, value in matching.identifiers_in_text(text):
+        owners = [c for c in uow.customers.by_identifier_hash(vault.fields.lookup_hash(kind, value))
+                  if c.status == "active"]
+        if len(owners) == 1:
+            return owners[0], kind
+    return None, None
+
+
+def ingest_file(vault: Vault, actor: str, root: Path, path: Path, **options) -> IngestResult:
+    return store(vault, actor, prepare(vault, root, path), **options)
+
+
+def candidates(root: Path) -> list[Path]:
+    """Files below root, in a stable order; hidden files and folders and partial downloads are skipped."""
+    skipped_suffixes = (".part", ".tmp", ".crdownload", ".partial", ".download")
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).parts
+        if any(part.startswith((".", "~$")) for part in rel) or path.name.endswith(skipped_suffixes):
+            continue
+        if path.is_file() and not path.is_symlink():
+            found.append(path)
+    return found
