@@ -22,7 +22,7 @@ from clientfolio.domain.ports import StoredBlob
 from clientfolio.services.content import read_verified
 from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize, customer_or_404
 from clientfolio.services.documents import document_view, file_document
-from clientfolio.services.textjobs import TextOutcome, near_duplicate, schedule_index, seal_outcome
+from clientfolio.services.textjobs import TextOutcome, apply_outcome, near_duplicate, schedule_index
 from clientfolio.services.versions import Download
 from clientfolio.services.views import DocumentView, Page, View
 
@@ -60,13 +60,7 @@ def receive(uow: UnitOfWork, vault: Vault, user: User, blob: StoredBlob, media_t
     if source:
         item.source_sealed = vault.fields.seal(source[:1000], context=f"blob:{blob.blob_id}:source")
     if outcome is not None:
-        text_blob, rendition_blob, signature = seal_outcome(vault, outcome)
-        for made in (text_blob, rendition_blob):
-            if made:
-                uow.note_blob(made)
-        item.text_status, item.text_error = outcome.status, (outcome.error or None) and outcome.error[:300]
-        item.text_blob_id, item.rendition_blob_id, item.text_signature = text_blob, rendition_blob, signature
-        item.text_confidence, item.text_pages = outcome.confidence, outcome.pages
+        apply_outcome(vault, uow, item, outcome)
     item.suggestion = json.dumps(suggestion, ensure_ascii=False) if suggestion else None
     uow.inbox.add(item)
     uow.record(actor=user.name, action="inbox.receive", object_type="inbox", object_id=str(item.id),

@@ -23,7 +23,8 @@ from clientfolio.services import inbox
 from clientfolio.domain.policy import Action
 from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize
 from clientfolio.services.documents import file_document
-from clientfolio.services.textjobs import TextOutcome, near_duplicate, run_extraction, schedule_index, seal_outcome
+from clientfolio.services.textjobs import (TextOutcome, apply_outcome, near_duplicate, run_extraction,
+                                           schedule_index)
 
 FALLBACK_CATEGORY = "other"  # a matched file whose kind is not known with confidence: filed, to be confirmed
 
@@ -149,16 +150,9 @@ def _file(vault: Vault, uow: UnitOfWork, user, customer: Customer, blob: StoredB
         original_name=Path(found.relative).name, details={"ingested": True})
     if found.suggestion:
         document.suggestion = json.dumps(found.suggestion, ensure_ascii=False)
-    outcome = found.outcome
-    if outcome is not None:
-        text_blob, rendition_blob, signature = seal_outcome(vault, outcome)
-        for made in (text_blob, rendition_blob):
-            if made:
-                uow.note_blob(made)
-        version.text_status, version.text_error = outcome.status, (outcome.error or None) and outcome.error[:300]
-        version.text_blob_id, version.rendition_blob_id, version.text_signature = text_blob, rendition_blob, signature
-        version.text_confidence, version.text_pages = outcome.confidence, outcome.pages
-        version.near_duplicate_of = near_duplicate(vault, uow, customer.id, document.id, signature)
+    if found.outcome is not None:
+        apply_outcome(vault, uow, version, found.outcome)
+        version.near_duplicate_of = near_duplicate(vault, uow, customer.id, document.id, version.text_signature)
     return IngestResult(found.relative, "stored", document_id=document.id, customer=customer.code,
                         text_status=version.text_status, near_duplicate_of=version.near_duplicate_of,
                         reason=(f"near-duplicate of document {version.near_duplicate_of}"

@@ -97,6 +97,17 @@ def seal_outcome(vault: Vault, outcome: TextOutcome) -> tuple[str | None, str | 
     return text_blob, rendition_blob, signature
 
 
+def apply_outcome(vault: Vault, uow, target, outcome: TextOutcome) -> None:
+    """Seal an outcome's text and rendition and record it on a version or an inbox item, in `uow`."""
+    text_blob, rendition_blob, signature = seal_outcome(vault, outcome)
+    for made in (text_blob, rendition_blob):
+        if made:
+            uow.note_blob(made)
+    target.text_status, target.text_error = outcome.status, (outcome.error or None) and outcome.error[:300]
+    target.text_blob_id, target.rendition_blob_id, target.text_signature = text_blob, rendition_blob, signature
+    target.text_confidence, target.text_pages = outcome.confidence, outcome.pages
+
+
 def near_duplicate(vault: Vault, uow, customer_id: int, document_id: int | None,
                    signature: bytes | None) -> int | None:
     """Another document of the same customer whose text this text closely resembles (a re-scan)."""
