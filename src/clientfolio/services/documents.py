@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date
 
@@ -245,7 +246,9 @@ def document_view(vault: Vault, document: Document, customer) -> DocumentView:
         expires_on=document.expires_on, paper_location=document.paper_location,
         status=document.status, version=latest.number, sha256=latest.sha256, size=latest.size,
         media_type=latest.media_type, canonical_name=canonical_name(vault, document, customer, latest),
-        created_at=document.created_at, updated_at=document.updated_at)
+        created_at=document.created_at, updated_at=document.updated_at, text_status=latest.text_status,
+        near_duplicate_of=latest.near_duplicate_of,
+        suggestion=json.loads(document.suggestion) if document.suggestion else None)
 
 
 def _check_dates(issued_on: date | None, expires_on: date | None) -> None:

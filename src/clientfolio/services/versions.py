@@ -159,4 +159,6 @@ def _version_view(vault: Vault, document, customer, version, names: dict[int, st
         version=version.number, sha256=version.sha256, size=version.size, media_type=version.media_type,
         original_name=open_original_name(vault, version),
         canonical_name=canonical_name(vault, document, customer, version),
-        uploaded_by=names.get(version.uploaded_by), uploaded_at=version.uploaded_at, note=version.note)
+        uploaded_by=names.get(version.uploaded_by), uploaded_at=version.uploaded_at, note=version.note,
+        text_status=version.text_status, text_confidence=version.text_confidence, text_error=version.text_error,
+        near_duplicate_of=version.near_duplicate_of)

@@ -67,6 +67,10 @@ class VersionView(View):
     uploaded_by: str | None
     uploaded_at: datetime
     note: str | None
+    text_status: str = "pending"  # pending | done | none | failed | needs_password
+    text_confidence: float | None = None  # OCR's confidence, 0..1, when the text came from OCR
+    text_error: str | None = None
+    near_duplicate_of: int | None = None  # the document this version's text closely resembles
 
 
 @dataclass
@@ -90,6 +94,9 @@ class DocumentView(View):
     canonical_name: str
     created_at: datetime
     updated_at: datetime
+    text_status: str = "pending"
+    near_duplicate_of: int | None = None
+    suggestion: dict | None = None  # from ingestion: category, subtype, tags, confidence
 
 
 @dataclass

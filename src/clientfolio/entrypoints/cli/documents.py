@@ -11,7 +11,7 @@ from rich.table import Table
 
 from clientfolio.domain.errors import InvalidInput, NotFound
 from clientfolio.entrypoints.cli.app import emit, state
-from clientfolio.services import documents, versions
+from clientfolio.services import documents, textjobs, versions
 from clientfolio.services.content import file_chunks
 
 app = typer.Typer(no_args_is_help=True, help="Documents and their versions. 文档与版本。")
@@ -89,7 +89,7 @@ def show(document_id: int):
     table = Table("field", "value", title=f"document {d.id}", show_header=False)
     for key in ("customer", "customer_name", "category", "subtype", "title", "tags", "sensitivity", "issued_on",
                 "expires_on", "paper_location", "status", "version", "sha256", "size", "media_type",
-                "canonical_name"):
+                "canonical_name", "text_status", "near_duplicate_of", "suggestion"):
         value = getattr(d, key)
         table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value if value is not None else ""))
     emit(d, table=table)
@@ -120,10 +120,13 @@ def edit(document_id: int, title: str = typer.Option(None, "--title"),
 @app.command("versions")
 def versions_(document_id: int):
     history = versions.list_versions(vault=state.vault, actor=state.actor, document_id=document_id)
-    table = Table("v", "sha256", "size", "type", "by", "at", "note", "canonical name")
+    table = Table("v", "sha256", "size", "type", "by", "at", "note", "text", "canonical name")
     for v in history:
+        text = v.text_status + (f" ({v.text_confidence:.0%} OCR)" if v.text_confidence is not None else "")
+        if v.text_error:
+            text += f": {v.text_error}"
         table.add_row(str(v.version), v.sha256[:12], f"{v.size:,}", v.media_type, v.uploaded_by or "",
-                      v.uploaded_at.strftime("%Y-%m-%d %H:%M"), v.note or "", v.canonical_name)
+                      v.uploaded_at.strftime("%Y-%m-%d %H:%M"), v.note or "", text, v.canonical_name)
     emit(history, table=table)
 
 
@@ -174,3 +177,11 @@ def delete(document_id: int):
 def undelete(document_id: int):
     view = documents.undelete_document(vault=state.vault, actor=state.actor, document_id=document_id)
     emit(view, text=f"document {view.id} is active again")
+
+
+@app.command("retry-text")
+def retry_text(document_id: int, version: int = typer.Option(None, "--version", help="Default: the latest.")):
+    """Queue text extraction again for a version whose extraction failed."""
+    status = textjobs.retry_text(vault=state.vault, actor=state.actor, document_id=document_id, version=version)
+    emit({"id": document_id, "text_status": status},
+         text=f"text extraction of document {document_id} queued again (run `clientfolio worker`)")
