@@ -280,12 +280,14 @@ def test_join_row_puts_no_space_inside_chinese():
 
 
 def test_remove_red_keeps_black_ink_under_a_seal():
-    arr = np.full((40, 40, 3), 250, np.uint8)
-    arr[:, 10:30] = (210, 60, 60)  # seal red
-    arr[18:22, :] = (15, 15, 15)  # black stroke crossing it
+    arr = np.full((80, 80, 3), 250, np.uint8)
+    arr[20:60, 30:50] = (210, 60, 60)  # seal red (an eighth of the page: a seal, not a red page)
+    arr[38:42, :] = (15, 15, 15)  # black stroke crossing it
     out = np.asarray(ocr.remove_red(Image.fromarray(arr)))
-    assert (out[0:10, 10:30] >= 240).all()  # red became paper
-    assert (out[18:22, :] <= 20).all()  # black stayed black
+    assert (out[20:36, 30:50] >= 240).all()  # red became paper
+    assert (out[38:42, :] <= 20).all()  # black stayed black
+    whole = np.full((40, 40, 3), (210, 60, 60), np.uint8)  # a page that is mostly red is left as it is
+    assert (np.asarray(ocr.remove_red(Image.fromarray(whole))) == whole).all()
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 3])
