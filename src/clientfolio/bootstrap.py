@@ -16,11 +16,12 @@ from clientfolio.adapters.jobs import JobQueue
 from clientfolio.adapters.ocr import RapidOcrEngine, engine_available as ocr_available
 from clientfolio.adapters.crypto import (FieldCipher, Keyring, decode_master_key, generate_master_key,
                                          read_key_file, write_key_file)
+from clientfolio.adapters.search_index import KeyedSearchIndex
 from clientfolio.adapters.similarity import KeyedMinHash
 from clientfolio.adapters.settings import default_home, load_taxonomy, read_settings, write_config
 from clientfolio.adapters.uow import SqlUnitOfWork
 from clientfolio.domain.errors import Conflict, NotInitialized, WrongKey
-from clientfolio.services import textjobs
+from clientfolio.services import worker
 from clientfolio.services.context import Vault
 from clientfolio.services.vault import initialize_vault
 
@@ -68,8 +69,9 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
         key_id=keyring.key_id(),
         extractor=Extractor(ocr=RapidOcrEngine() if ocr_available() is None else None),
         jobs=JobQueue(home=settings.home, redis_url=settings.redis_url, name=f"clientfolio-{keyring.key_id()[:16]}"),
-        similarity=KeyedMinHash(keyring.subkey("similarity")))
-    vault.jobs.set_handler(partial(textjobs.run_job, vault))
+        similarity=KeyedMinHash(keyring.subkey("similarity")),
+        search=KeyedSearchIndex(settings.home / "search", keyring.subkey("search-index")))
+    vault.jobs.set_handler(partial(worker.run_job, vault))
     return vault
 
 

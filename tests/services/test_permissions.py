@@ -39,7 +39,7 @@ from clientfolio import bootstrap
 from clientfolio.adapters import orm
 from clientfolio.domain.errors import NotFound, PermissionDenied
 from clientfolio.domain.queries import AuditFilter
-from clientfolio.services import (audit, backups, customers, demo, documents, inbox, ingest, summary, users,
+from clientfolio.services import (audit, backups, customers, demo, documents, inbox, ingest, search, summary, users,
                                   versions)
 from clientfolio.services import vault as vault_services
 from clientfolio.services.context import Vault
@@ -119,6 +119,8 @@ file_inbox_item                       D     A      A       D      A      D      
 discard_inbox_item                    D     D      A       D      A      D         D
 ingest_file                           D     A      A       D      A      A         D
 ingest_store                          D     A      A       D      A      A         D
+search                                A     A      A       A      A      A         D
+reindex_search                        D     D      D       D      A      D         D
 """
 
 
@@ -541,6 +543,15 @@ def _ingest_store(v, actor, w, prepared):
     assert result.outcome == "stored", result
 
 
+def _search(v, actor, w, _):
+    page = search.search(vault=v, actor=actor, query="", customer_code=w.mine.code)
+    assert page.total >= 1
+
+
+def _reindex_search(v, actor, w, _):
+    assert search.reindex(vault=v, actor=actor) >= 4
+
+
 def _load_demo(v, actor, w, _):
     assert demo.load_demo(vault=v, actor=actor)["documents"] == 6
 
@@ -617,6 +628,8 @@ ACTIONS: dict[str, Case] = {
                                prep=_inbox_item),
     "ingest_file": case("ingest.ingest_file", _ingest_file, "document.create", prep=_drop_for_mine),
     "ingest_store": case("ingest.store", _ingest_store, "document.create", prep=_drop_for_mine),
+    "search": case("search.search", _search, META),
+    "reindex_search": case("search.reindex", _reindex_search, "vault.maintain"),
 }
 
 # --------------------------------------------------------------------------------------------------

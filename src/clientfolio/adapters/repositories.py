@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from clientfolio.adapters import orm
 from clientfolio.domain.audit import GENESIS, AuditEvent
-from clientfolio.domain.model import Customer, Document, InboxItem, User, Version
+from clientfolio.domain.model import Customer, Document, InboxItem, User, Version, utcnow
 from clientfolio.domain.queries import AuditFilter, CustomerFilter, DocumentFilter
 
 
@@ -141,7 +141,7 @@ class DocumentRepository:
         """Re-home every document of one customer (a merge); returns how many moved."""
         t = orm.documents
         result = self.session.execute(t.update().where(t.c.customer_id == from_customer)
-                                      .values(customer_id=to_customer))
+                                      .values(customer_id=to_customer, updated_at=utcnow()))  # re-indexed
         return result.rowcount
 
     def any_with_content(self, sha256: str) -> int | None:
@@ -168,6 +168,19 @@ class DocumentRepository:
         d = orm.documents.c
         stmt = select(d.id).where((d.indexed_at.is_(None)) | (d.indexed_at < d.updated_at)).order_by(d.id)
         return list(self.session.scalars(stmt))
+
+    def mark_indexed(self, ids: list[int]) -> None:
+        """Indexed as of the change each one was read at: a later change still shows as `indexed_at < updated_at`."""
+        d = orm.documents
+        self.session.execute(d.update().where(d.c.id.in_(ids)).values(indexed_at=d.c.updated_at))
+
+    def mark_all_unindexed(self) -> None:
+        self.session.execute(orm.documents.update().values(indexed_at=None))
+
+    def touch_customer_documents(self, customer_id: int) -> None:
+        """A customer's name or owner changed: their documents are indexed again."""
+        d = orm.documents
+        self.session.execute(d.update().where(d.c.customer_id == customer_id).values(updated_at=utcnow()))
 
     def count_versions(self) -> int:
         return self.session.scalar(select(func.count()).select_from(orm.versions)) or 0

@@ -37,6 +37,10 @@ import tantivy
 from clientfolio.adapters import textnorm
 from clientfolio.adapters.textnorm import ParsedQuery, QueryTerm
 from clientfolio.domain.errors import Conflict, WrongKey
+from clientfolio.domain.search import IndexedDocument, SearchFilters, SearchHit, SearchResult, Visibility
+
+__all__ = ["IndexedDocument", "SearchFilters", "SearchHit", "SearchResult", "Visibility", "KeyedSearchIndex",
+           "IndexBusy", "snippet"]
 
 FORMAT = 1  # bump when tokenization or hashing changes: the index must then be rebuilt
 HASH_BYTES = 12
@@ -46,61 +50,6 @@ CACHE_ENTRIES = 262_144  # distinct tokens per stream whose hashes stay memoized
 TOKENIZER = "cf_keyed"
 W_WORD, W_BIGRAM, W_META = 1.0, 0.3, 3.0  # word matches over bigram matches; title/tags/names boosted
 TEXT_FIELDS = ("words", "bigrams", "meta_words", "meta_bigrams")
-
-
-@dataclass(frozen=True)
-class IndexedDocument:
-    """What is indexed for one document. `text` and the metadata strings are hashed, never stored."""
-
-    doc_id: int
-    customer_id: int
-    text: str = ""
-    title: str = ""
-    tags: tuple[str, ...] = ()
-    canonical_name: str = ""
-    customer_name: str = ""
-    customer_code: str = ""
-    owner_id: int | None = None  # the customer's account manager (own-customers-only users see theirs)
-    category: str = ""
-    subtype: str | None = None
-    sensitivity: str = "normal"  # normal | sensitive
-    status: str = "active"  # active | archived | deleted
-    issued_on: date | None = None
-    expires_on: date | None = None
-
-
-@dataclass(frozen=True)
-class SearchFilters:
-    customer_id: int | None = None
-    category: str | None = None
-    subtype: str | None = None
-    tags: tuple[str, ...] = ()  # every one of them
-    sensitivity: str | None = None
-    issued_from: date | None = None  # inclusive bounds
-    issued_to: date | None = None
-    expires_from: date | None = None
-    expires_to: date | None = None
-    expires_before: date | None = None  # exclusive: "expiring before"
-
-
-@dataclass(frozen=True)
-class Visibility:
-    """What the asking user may read; built by the service layer from the permission policy."""
-
-    include_sensitive: bool
-    owner_id: int | None = None  # own-customers-only users: only this owner's customers
-    statuses: tuple[str, ...] = ("active", "archived")
-
-
-class SearchHit(NamedTuple):
-    doc_id: int
-    score: float
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    total: int
-    hits: list[SearchHit] = field(default_factory=list)
 
 
 class IndexBusy(Conflict):
@@ -285,11 +234,14 @@ class KeyedSearchIndex:
             return tantivy.Query.term_query(self._schema, fname, h(tokens[0]))
         return tantivy.Query.phrase_query(self._schema, fname, [h(t) for t in tokens])
 
-    def _term_query(self, term: QueryTerm) -> tantivy.Query:
-        alts = [(W_WORD, "words", term.words, "word"), (W_META, "meta_words", term.words, "word")]
+    def _term_query(self, term: QueryTerm, *, content: bool = True) -> tantivy.Query:
+        alts = [(W_META, "meta_words", term.words, "word")]
+        if content:  # a user who may not read content must not learn it by what matches
+            alts.append((W_WORD, "words", term.words, "word"))
         if self.bigrams and term.has_cjk:
-            alts += [(W_BIGRAM, "bigrams", term.bigrams, "bigram"),
-                     (W_META * W_BIGRAM, "meta_bigrams", term.bigrams, "bigram")]
+            alts.append((W_META * W_BIGRAM, "meta_bigrams", term.bigrams, "bigram"))
+            if content:
+                alts.append((W_BIGRAM, "bigrams", term.bigrams, "bigram"))
         if self.segment_mode == "search" and len(term.words) > 1:  # overlapping tokens: no positions
             subs = [(tantivy.Occur.Should, tantivy.Query.boost_query(self._all_of(f, toks, p), w))
                     for w, f, toks, p in alts]
@@ -346,7 +298,7 @@ class KeyedSearchIndex:
         if not visibility.statuses:
             return None
         parsed = textnorm.query_terms(query) if isinstance(query, str) else query
-        clauses = [(tantivy.Occur.Must, self._term_query(t)) for t in parsed.terms]
+        clauses = [(tantivy.Occur.Must, self._term_query(t, content=visibility.content)) for t in parsed.terms]
         if not clauses:
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(r, 0.0))
@@ -374,6 +326,14 @@ class KeyedSearchIndex:
 
     def num_docs(self) -> int:
         return self._index.searcher().num_docs
+
+    def refresh(self) -> None:
+        """See what other processes committed since this one opened the index."""
+        self._index.reload()
+
+    @staticmethod
+    def snippet(text: str, query: str, *, width: int = 80) -> str:
+        return snippet(text, query, width=width)
 
 
 # ---------------------------------------------------------------------------------------------- snippets

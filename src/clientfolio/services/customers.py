@@ -107,6 +107,8 @@ def edit_customer(*, vault: Vault, actor: str, code: str, name: str | None = Non
         if not changed:
             raise InvalidInput("nothing to change: give at least one field")
         customer.updated_at = utcnow()
+        if {"name", "owner"} & set(changed):  # both are in the search index of each of their documents
+            uow.documents.touch_customer_documents(customer.id)
         uow.record(actor=user.name, action="customer.edit", object_type="customer",
                    object_id=customer.code, customer_code=customer.code, details={"fields": changed})
         uow.commit()

@@ -28,14 +28,6 @@ def schedule_index(vault: Vault, document_id: int) -> None:
         vault.jobs.enqueue("index_document", document_id=document_id)
 
 
-def run_job(vault: Vault, kind: str, args: dict) -> None:
-    """The worker's entry: one job, by kind. Unknown kinds fail loudly (a newer release enqueued them)."""
-    handler = _HANDLERS.get(kind)
-    if handler is None:
-        raise ValueError(f"unknown job kind {kind!r}")
-    handler(vault=vault, **args)
-
-
 @dataclass
 class TextOutcome:
     """What extraction made of one file, before anything is stored."""
@@ -185,6 +177,3 @@ def sweep(*, vault: Vault) -> dict:
     for document_id in stale:
         schedule_index(vault, document_id)
     return {"text": len(pending), "index": len(stale)}
-
-
-_HANDLERS = {"extract_text": extract_text}

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from clientfolio import bootstrap
-from clientfolio.entrypoints.cli import admin, customers, documents, ingest
+from clientfolio.entrypoints.cli import admin, customers, documents, ingest, search
 from clientfolio.entrypoints.cli.app import app, emit, run, state
 from clientfolio.services import demo, summary
 
@@ -22,6 +22,7 @@ app.command("check")(admin.check)
 app.command("ingest")(ingest.ingest_dir)
 app.command("watch")(ingest.watch)
 app.command("worker")(ingest.worker)
+app.command("search")(search.search)
 
 __all__ = ["app", "run"]
 
