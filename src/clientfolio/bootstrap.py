@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from clientfolio.adapters import database, orm
 from clientfolio.adapters.audit_anchor import AuditAnchor
 from clientfolio.adapters.blobstore import LocalBlobStore
+from clientfolio.adapters.classifier import MODEL_FILE, Classifier, load_rules
 from clientfolio.adapters.extract import Extractor
 from clientfolio.adapters.jobs import JobQueue
 from clientfolio.adapters.ocr import RapidOcrEngine, engine_available as ocr_available
@@ -71,6 +72,8 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
         jobs=JobQueue(home=settings.home, redis_url=settings.redis_url, name=f"clientfolio-{keyring.key_id()[:16]}"),
         similarity=KeyedMinHash(keyring.subkey("similarity")),
         search=KeyedSearchIndex(settings.home / "search", keyring.subkey("search-index")))
+    vault.classifier = Classifier(rules=load_rules(settings.home, vault.taxonomy),
+                                  model_path=settings.home / MODEL_FILE, key=keyring.subkey("classifier"))
     vault.jobs.set_handler(partial(worker.run_job, vault))
     return vault
 

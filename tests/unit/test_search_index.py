@@ -154,8 +154,8 @@ def test_a_wrong_key_is_refused_and_a_second_writer_is_told_why(tmp_path):
     with KeyedSearchIndex(tmp_path, KEY) as ix:
         ix.upsert(IndexedDocument(1, customer_id=1, text="内容"))
         ix.commit()
-        with pytest.raises(WrongKey):
-            KeyedSearchIndex(tmp_path, bytes(32))
+        with pytest.raises(WrongKey):  # checked when the index is first used (opening is lazy)
+            KeyedSearchIndex(tmp_path, bytes(32)).num_docs()
         other = KeyedSearchIndex(tmp_path, KEY)
         with pytest.raises(IndexBusy):
             other.upsert(IndexedDocument(2, customer_id=1, text="更多"))

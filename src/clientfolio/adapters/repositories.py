@@ -149,6 +149,10 @@ class DocumentRepository:
         v = orm.versions.c
         return self.session.scalar(select(v.document_id).where(v.sha256 == sha256).limit(1))
 
+    def all_active(self) -> Iterator[Document]:
+        d = orm.documents.c
+        yield from self.session.scalars(select(Document).where(d.status == "active").order_by(d.id)).yield_per(200)
+
     def version_by_id(self, version_id: int) -> Version | None:
         return self.session.get(Version, version_id)
 

@@ -113,14 +113,22 @@ class KeyedSearchIndex:
         self.bigrams = bigrams
         self.segment_mode = segment_mode
         self._heap = writer_heap_bytes
-        self._check_meta(key)
-        self._h = _Hasher(key, ("word", "bigram", "filter"), cache_entries)
+        self._key, self._cache_entries = key, cache_entries
         self._lock = threading.RLock()
         self._writer = None
-        (self.path / "index").mkdir(exist_ok=True)
-        self._index = tantivy.Index(_schema(), path=str(self.path / "index"), reuse=True)
-        self._index.register_tokenizer(TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
-        self._schema = self._index.schema
+        self._index = None  # opened on first use: a command that never searches never touches the index
+
+    def _open(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                return
+            self._check_meta(self._key)
+            self._h = _Hasher(self._key, ("word", "bigram", "filter"), self._cache_entries)
+            (self.path / "index").mkdir(exist_ok=True)
+            index = tantivy.Index(_schema(), path=str(self.path / "index"), reuse=True)
+            index.register_tokenizer(TOKENIZER, tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build())
+            self._schema = index.schema
+            self._index = index
 
     def _check_meta(self, key: bytes) -> None:
         meta_path = self.path / "clientfolio-search.json"
@@ -157,6 +165,7 @@ class KeyedSearchIndex:
         return textnorm.analyze(text, mode=self.segment_mode)
 
     def to_tantivy(self, doc: IndexedDocument) -> tantivy.Document:
+        self._open()
         t = tantivy.Document()
         t.add_unsigned("doc_id", doc.doc_id)
         words, bigrams = self._streams(doc.text)
@@ -196,10 +205,12 @@ class KeyedSearchIndex:
         return n
 
     def delete(self, doc_id: int) -> None:
+        self._open()
         with self._lock:
             self._get_writer().delete_documents_by_query(self._u64("doc_id", doc_id))
 
     def commit(self) -> None:
+        self._open()
         with self._lock:
             if self._writer is not None:
                 self._writer.commit()
@@ -207,6 +218,7 @@ class KeyedSearchIndex:
 
     def close(self) -> None:
         """Commit pending changes, wait for merges, release the writer lock."""
+        self._open()
         with self._lock:
             if self._writer is not None:
                 self._writer.commit()
@@ -224,6 +236,7 @@ class KeyedSearchIndex:
         self.close()
 
     def cache_info(self) -> dict[str, object]:
+        self._open()
         return self._h.cache_info()
 
     # ------------------------------------------------------------------------------------------ reading
@@ -295,6 +308,7 @@ class KeyedSearchIndex:
     def build_query(self, query: str | ParsedQuery, *, filters: SearchFilters,
                     visibility: Visibility) -> tantivy.Query | None:
         """The whole query, permissions included; None when nothing can be visible."""
+        self._open()
         if not visibility.statuses:
             return None
         parsed = textnorm.query_terms(query) if isinstance(query, str) else query
@@ -325,10 +339,12 @@ class KeyedSearchIndex:
         return SearchResult(res.count or 0, hits)
 
     def num_docs(self) -> int:
+        self._open()
         return self._index.searcher().num_docs
 
     def refresh(self) -> None:
         """See what other processes committed since this one opened the index."""
+        self._open()
         self._index.reload()
 
     @staticmethod

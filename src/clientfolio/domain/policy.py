@@ -27,13 +27,15 @@ class Action(StrEnum):
     USER_READ = "user.read"
     VAULT_MAINTAIN = "vault.maintain"  # check, gc, backups, keys
     INBOX_USE = "inbox.use"  # see and file ingested files no customer was matched to
+    CLASSIFIER_TRAIN = "classifier.train"  # learn from (and so read) every filed document's text
 
 
 _VIEWER = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.DOCUMENT_READ_CONTENT}
 _CLERK = _VIEWER | {Action.CUSTOMER_CREATE, Action.CUSTOMER_EDIT, Action.DOCUMENT_CREATE,
                     Action.DOCUMENT_EDIT, Action.INBOX_USE}
 _MANAGER = _CLERK | {Action.SENSITIVE_READ, Action.SENSITIVE_META, Action.IDENTIFIER_UNMASK,
-                     Action.DOCUMENT_DELETE, Action.DOCUMENT_RESTORE, Action.CUSTOMER_MERGE}
+                     Action.DOCUMENT_DELETE, Action.DOCUMENT_RESTORE, Action.CUSTOMER_MERGE,
+                     Action.CLASSIFIER_TRAIN}
 _AUDITOR = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.SENSITIVE_META,
             Action.AUDIT_READ, Action.USER_READ}
 

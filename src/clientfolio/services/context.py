@@ -47,7 +47,7 @@ class Vault:
     extractor: TextExtractor | None = None
     search: Any = None  # adapters.search_index.KeyedSearchIndex
     similarity: TextSignature | None = None  # keyed MinHash for near-duplicates
-    classifier: Callable[[str, str], Any] | None = None  # (text, file name) -> a suggestion with to_dict()
+    classifier: Any = None  # adapters.classifier.Classifier: rules and the learned model
     audit_anchor: Callable[[], tuple[int, str] | None] = lambda: None  # newest head seen committed
 
 

@@ -101,7 +101,7 @@ def suggest(vault: Vault, found: Prepared) -> dict | None:
     """Category, subtype, tags and a confidence, when a classifier is configured."""
     if vault.classifier is None or found.outcome is None or found.outcome.status != "done":
         return None
-    made = vault.classifier(found.outcome.text, Path(found.relative).name)
+    made = vault.classifier.suggest(found.outcome.text, Path(found.relative).name)
     return made.to_dict() if made is not None else None
 
 
