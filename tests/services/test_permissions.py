@@ -37,9 +37,9 @@ from stdnum.cn import ric
 
 from clientfolio import bootstrap
 from clientfolio.adapters import orm
-from clientfolio.domain.errors import NotFound, PermissionDenied
+from clientfolio.domain.errors import InvalidInput, NotFound, PermissionDenied
 from clientfolio.domain.queries import AuditFilter
-from clientfolio.services import (audit, backups, customers, demo, documents, inbox, ingest, search, summary, users,
+from clientfolio.services import (audit, backups, classification, customers, demo, documents, inbox, ingest, search, summary, users,
                                   versions)
 from clientfolio.services import vault as vault_services
 from clientfolio.services.context import Vault
@@ -121,6 +121,9 @@ ingest_file                           D     A      A       D      A      A      
 ingest_store                          D     A      A       D      A      A         D
 search                                A     A      A       A      A      A         D
 reindex_search                        D     D      D       D      A      D         D
+classifier_train                      D     D      A       D      A      D         D
+classifier_evaluate                   D     D      A       D      A      D         D
+classifier_suggest                    A     A      A       D      A      D         D
 """
 
 
@@ -552,6 +555,26 @@ def _reindex_search(v, actor, w, _):
     assert search.reindex(vault=v, actor=actor) >= 4
 
 
+def _classifier_train(v, actor, w, _):
+    # Authorized. Whether this small world holds enough text to learn from depends on the cases run
+    # before (ingestion cases add documents with text): either outcome is past the permission check.
+    try:
+        assert classification.train(vault=v, actor=actor)["documents"] >= 10
+    except InvalidInput as exc:
+        assert "documents" in exc.message
+
+
+def _classifier_evaluate(v, actor, w, _):
+    try:
+        assert classification.evaluate(vault=v, actor=actor)["documents"] >= 10
+    except InvalidInput as exc:
+        assert "documents" in exc.message
+
+
+def _classifier_suggest(v, actor, w, _):
+    classification.suggest_for_document(vault=v, actor=actor, document_id=w.theirs.normal.id)
+
+
 def _load_demo(v, actor, w, _):
     assert demo.load_demo(vault=v, actor=actor)["documents"] == 6
 
@@ -630,6 +653,10 @@ ACTIONS: dict[str, Case] = {
     "ingest_store": case("ingest.store", _ingest_store, "document.create", prep=_drop_for_mine),
     "search": case("search.search", _search, META),
     "reindex_search": case("search.reindex", _reindex_search, "vault.maintain"),
+    "classifier_train": case("classification.train", _classifier_train, "classifier.train"),
+    "classifier_evaluate": case("classification.evaluate", _classifier_evaluate, "classifier.train"),
+    "classifier_suggest": case("classification.suggest_for_document", _classifier_suggest,
+                               META + " document.read_content"),
 }
 
 # --------------------------------------------------------------------------------------------------

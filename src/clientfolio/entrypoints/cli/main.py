@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from clientfolio import bootstrap
-from clientfolio.entrypoints.cli import admin, customers, documents, ingest, search
+from clientfolio.entrypoints.cli import admin, classifier, customers, documents, ingest, search
 from clientfolio.entrypoints.cli.app import app, emit, run, state
 from clientfolio.services import demo, summary
 
@@ -18,6 +18,7 @@ app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.backup_app, name="backup")
 app.add_typer(ingest.inbox_app, name="inbox")
+app.add_typer(classifier.app, name="classifier")
 app.command("check")(admin.check)
 app.command("ingest")(ingest.ingest_dir)
 app.command("watch")(ingest.watch)
