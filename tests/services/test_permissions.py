@@ -39,7 +39,7 @@ from clientfolio import bootstrap
 from clientfolio.adapters import orm
 from clientfolio.domain.errors import InvalidInput, NotFound, PermissionDenied
 from clientfolio.domain.queries import AuditFilter
-from clientfolio.services import (audit, backups, classification, customers, demo, documents, inbox, ingest, search, summary, users,
+from clientfolio.services import (audit, backups, classification, customers, demo, documents, fields, inbox, ingest, search, summary, users,
                                   versions)
 from clientfolio.services import vault as vault_services
 from clientfolio.services.context import Vault
@@ -124,6 +124,9 @@ reindex_search                        D     D      D       D      A      D      
 classifier_train                      D     D      A       D      A      D         D
 classifier_evaluate                   D     D      A       D      A      D         D
 classifier_suggest                    A     A      A       D      A      D         D
+show_fields                           A     A      A       D      A      D         D
+confirm_fields                        D     A      A       D      A      D         D
+reject_fields                         D     A      A       D      A      D         D
 """
 
 
@@ -575,6 +578,20 @@ def _classifier_suggest(v, actor, w, _):
     classification.suggest_for_document(vault=v, actor=actor, document_id=w.theirs.normal.id)
 
 
+def _show_fields(v, actor, w, _):
+    assert fields.show_fields(vault=v, actor=actor, document_id=w.theirs.normal.id).rows == []  # no ID text
+
+
+def _confirm_fields(v, actor, w, _):
+    with pytest.raises(InvalidInput, match="no proposed fields"):  # past the permission check
+        fields.confirm_fields(vault=v, actor=actor, document_id=w.theirs.normal.id)
+
+
+def _reject_fields(v, actor, w, _):
+    with pytest.raises(InvalidInput, match="no proposed fields"):
+        fields.reject_fields(vault=v, actor=actor, document_id=w.theirs.normal.id)
+
+
 def _load_demo(v, actor, w, _):
     assert demo.load_demo(vault=v, actor=actor)["documents"] == 6
 
@@ -655,6 +672,9 @@ ACTIONS: dict[str, Case] = {
     "reindex_search": case("search.reindex", _reindex_search, "vault.maintain"),
     "classifier_train": case("classification.train", _classifier_train, "classifier.train"),
     "classifier_evaluate": case("classification.evaluate", _classifier_evaluate, "classifier.train"),
+    "show_fields": case("fields.show_fields", _show_fields, META + " document.read_content"),
+    "confirm_fields": case("fields.confirm_fields", _confirm_fields, META + " document.edit"),
+    "reject_fields": case("fields.reject_fields", _reject_fields, META + " document.edit"),
     "classifier_suggest": case("classification.suggest_for_document", _classifier_suggest,
                                META + " document.read_content"),
 }

@@ -113,6 +113,10 @@ versions = Table(
     # Near-duplicates: a keyed MinHash of the text (no token in the clear), and the document it resembles.
     Column("text_signature", LargeBinary, nullable=True),
     Column("near_duplicate_of", Integer, nullable=True),
+    # Fields read from an ID document, proposed until a person confirms them (sealed: ID numbers).
+    Column("fields_kind", String(32), nullable=True),
+    Column("fields_sealed", LargeBinary, nullable=True),
+    Column("fields_status", String(16), nullable=False, server_default="none"),  # none|proposed|confirmed|rejected
     UniqueConstraint("document_id", "number", name="uq_versions_document_number"),
 )
 

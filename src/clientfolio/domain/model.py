@@ -207,6 +207,9 @@ class Version:
     rendition_blob_id: str | None
     text_signature: bytes | None
     near_duplicate_of: int | None  # the document whose text this version's text closely resembles
+    fields_kind: str | None  # resident_id_front | resident_id_back | business_licence | passport
+    fields_sealed: bytes | None  # the proposal (domain.fields.Proposal as JSON), sealed
+    fields_status: str  # none | proposed | confirmed | rejected
 
     def __init__(self, *, number: int, blob_id: str, sha256: str, size: int, media_type: str,
                  uploaded_by: int, note: str | None):
@@ -226,6 +229,8 @@ class Version:
         self.text_attempts = 0
         self.text_signature = None
         self.near_duplicate_of = None
+        self.fields_kind = self.fields_sealed = None
+        self.fields_status = "none"
 
 
 class InboxItem:

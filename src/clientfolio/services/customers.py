@@ -28,7 +28,7 @@ def add_customer(*, vault: Vault, actor: str, name: str, kind: str, tier: str,
         customer.code = customer_code(customer.id)
         _set_contact(vault, customer, phone=phone, email=email)
         for kind_, value in (identifiers or {}).items():
-            _set_identifier(vault, uow, customer, kind_, value)
+            set_identifier(vault, uow, customer, kind_, value)
         uow.record(actor=user.name, action="customer.create", object_type="customer",
                    object_id=customer.code, customer_code=customer.code,
                    details={"fields": _given_fields(phone=phone, email=email, identifiers=identifiers)})
@@ -102,7 +102,7 @@ def edit_customer(*, vault: Vault, actor: str, code: str, name: str | None = Non
             _set_contact(vault, customer, phone=_UNSET, email=email or None)
             changed.append("email")
         for kind_, value in (identifiers or {}).items():
-            _set_identifier(vault, uow, customer, kind_, value or None)
+            set_identifier(vault, uow, customer, kind_, value or None)
             changed.append(f"identifier.{kind_}")
         if not changed:
             raise InvalidInput("nothing to change: give at least one field")
@@ -154,7 +154,7 @@ def merge_customers(*, vault: Vault, actor: str, source_code: str, into_code: st
                 moving[ident.kind] = value
         uow.session.flush()  # the source's rows go before the target takes the same numbers
         for kind, value in moving.items():
-            _set_identifier(vault, uow, target, kind, value)
+            set_identifier(vault, uow, target, kind, value)
         for which in ("phone", "email"):
             if getattr(source, f"{which}_sealed") and not getattr(target, f"{which}_sealed"):
                 _set_contact(vault, target, **{which: open_contact(vault, source, which),
@@ -212,7 +212,7 @@ def _set_contact(vault: Vault, customer: Customer, *, phone, email) -> None:
                                  if email else None)
 
 
-def _set_identifier(vault: Vault, uow: UnitOfWork, customer: Customer, kind: str, value: str | None) -> None:
+def set_identifier(vault: Vault, uow: UnitOfWork, customer: Customer, kind: str, value: str | None) -> None:
     existing = customer.identifier(kind)
     if value is None:
         if kind not in ids.IDENTIFIER_KINDS:

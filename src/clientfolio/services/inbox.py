@@ -22,6 +22,7 @@ from clientfolio.domain.ports import StoredBlob
 from clientfolio.services.content import read_verified
 from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize, customer_or_404
 from clientfolio.services.documents import document_view, file_document
+from clientfolio.services.fields import attach_proposal
 from clientfolio.services.textjobs import TextOutcome, apply_outcome, near_duplicate, schedule_index
 from clientfolio.services.versions import Download
 from clientfolio.services.views import DocumentView, Page, View
@@ -127,6 +128,9 @@ def file_item(*, vault: Vault, actor: str, item_id: int, customer_code: str, cat
                       "rendition_blob_id", "text_signature"):
             setattr(version, field, getattr(item, field))
         version.near_duplicate_of = near_duplicate(vault, uow, customer.id, document.id, item.text_signature)
+        if item.text_blob_id:
+            attach_proposal(vault, version, vault.blobs.read(item.text_blob_id).decode("utf-8", errors="replace"),
+                            category=category)
         item.status, item.document_id = "filed", document.id
         item.handled_by, item.handled_at = user.id, utcnow()
         uow.record(actor=user.name, action="inbox.file", object_type="inbox", object_id=str(item.id),

@@ -23,6 +23,7 @@ from clientfolio.services import inbox
 from clientfolio.domain.policy import Action
 from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize
 from clientfolio.services.documents import file_document
+from clientfolio.services.fields import attach_proposal
 from clientfolio.services.textjobs import (TextOutcome, apply_outcome, near_duplicate, run_extraction,
                                            schedule_index)
 
@@ -153,6 +154,8 @@ def _file(vault: Vault, uow: UnitOfWork, user, customer: Customer, blob: StoredB
     if found.outcome is not None:
         apply_outcome(vault, uow, version, found.outcome)
         version.near_duplicate_of = near_duplicate(vault, uow, customer.id, document.id, version.text_signature)
+        if found.outcome.status == "done":
+            attach_proposal(vault, version, found.outcome.text, category=chosen["category"])
     return IngestResult(found.relative, "stored", document_id=document.id, customer=customer.code,
                         text_status=version.text_status, near_duplicate_of=version.near_duplicate_of,
                         reason=(f"near-duplicate of document {version.near_duplicate_of}"

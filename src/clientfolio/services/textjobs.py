@@ -12,6 +12,7 @@ from clientfolio.domain.errors import IntegrityFailure
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.policy import Action
 from clientfolio.services.context import Vault, acting_user, authorize, document_or_404
+from clientfolio.services.fields import attach_proposal
 
 MAX_ATTEMPTS = 3
 NEAR_DUPLICATE = 0.7  # estimated Jaccard similarity of 4-character shingles: a re-scan, not a new paper
@@ -77,7 +78,7 @@ def store_outcome(vault: Vault, version_id: int, outcome: TextOutcome) -> str:
                        pages=outcome.pages)
     text_blob, rendition_blob, signature = seal_outcome(vault, outcome)
     return _finish(vault, version_id, status=outcome.status, text_blob=text_blob, rendition_blob=rendition_blob,
-                   confidence=outcome.confidence, pages=outcome.pages, signature=signature)
+                   confidence=outcome.confidence, pages=outcome.pages, signature=signature, text=outcome.text)
 
 
 def seal_outcome(vault: Vault, outcome: TextOutcome) -> tuple[str | None, str | None, bytes | None]:
@@ -126,7 +127,7 @@ def _attempt_failed(vault: Vault, version_id: int, error: str) -> str:
 
 def _finish(vault: Vault, version_id: int, *, status: str, error: str | None = None, final: bool = False,
             text_blob: str | None = None, rendition_blob: str | None = None, confidence: float | None = None,
-            pages: int | None = None, signature: bytes | None = None) -> str:
+            pages: int | None = None, signature: bytes | None = None, text: str | None = None) -> str:
     with vault.uow() as uow:
         for blob in (text_blob, rendition_blob):
             if blob:
@@ -139,6 +140,8 @@ def _finish(vault: Vault, version_id: int, *, status: str, error: str | None = N
         version.text_confidence, version.text_pages = confidence, pages
         version.text_signature = signature
         version.near_duplicate_of = near_duplicate(vault, uow, customer.id, document.id, signature)
+        if text:
+            attach_proposal(vault, version, text, category=document.category)
         document.updated_at = utcnow()
         uow.record(actor=SYSTEM, action="version.text", object_type="document", object_id=document.id,
                    customer_code=customer.code, outcome="ok" if status in ("done", "none") else status,

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from clientfolio.domain.errors import InvalidInput, NotFound
 from clientfolio.entrypoints.cli.app import emit, state
-from clientfolio.services import documents, textjobs, versions
+from clientfolio.services import documents, fields, textjobs, versions
 from clientfolio.services.content import file_chunks
 
 app = typer.Typer(no_args_is_help=True, help="Documents and their versions. 文档与版本。")
@@ -185,3 +185,26 @@ def retry_text(document_id: int, version: int = typer.Option(None, "--version", 
     status = textjobs.retry_text(vault=state.vault, actor=state.actor, document_id=document_id, version=version)
     emit({"id": document_id, "text_status": status},
          text=f"text extraction of document {document_id} queued again (run `clientfolio worker`)")
+
+
+@app.command("fields")
+def fields_(document_id: int, version: int = typer.Option(None, "--version"),
+            confirm: bool = typer.Option(False, "--confirm", help="Write the valid proposed values."),
+            only: str = typer.Option(None, "--only", help="With --confirm: these fields only (comma-separated)."),
+            reject: bool = typer.Option(False, "--reject", help="Discard the proposal.")):
+    """Fields read from an ID document, side by side with what the vault holds; confirm or reject them."""
+    if confirm and reject:
+        raise InvalidInput("--confirm and --reject exclude each other")
+    if confirm:
+        view = fields.confirm_fields(vault=state.vault, actor=state.actor, document_id=document_id,
+                                     only=None if only is None else [x.strip() for x in only.split(",") if x.strip()])
+    elif reject:
+        view = fields.reject_fields(vault=state.vault, actor=state.actor, document_id=document_id)
+    else:
+        view = fields.show_fields(vault=state.vault, actor=state.actor, document_id=document_id, version=version)
+    table = Table("field", "read from the document", "in the vault now", "check",
+                  title=f"document {view.document_id} v{view.version}: {view.kind or 'no ID document fields'} "
+                        f"({view.status})")
+    for row in view.rows:
+        table.add_row(row.name, row.proposed, row.current or "", "ok" if row.valid else f"✗ {row.note}")
+    emit(view, table=table)
