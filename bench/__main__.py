@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--docs N] [--events N] [--only store|audit] [--dir D] [--pg-url URL | --no-postgres]
+"""python -m bench [--quick] [--docs N] [--events N] [--only store|audit|ocr|ingest|search] [--dir D] [--pg-url URL | --no-postgres]
 
 Prints each result next to its same-run baseline and writes everything to bench/results/latest.json.
 """
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-kb", type=_positive, default=200, help="document size in kB of 1000 bytes (default 200)")
     parser.add_argument("--customers", type=_positive, default=20, help="customers the documents are spread over")
     parser.add_argument("--events", type=_positive, help=f"audit events to verify (default {DEFAULT['events']:,})")
-    parser.add_argument("--only", choices=("store", "audit"), help="run one benchmark")
+    parser.add_argument("--only", choices=("store", "audit", "ocr", "ingest", "search"), help="run one benchmark")
+    parser.add_argument("--ingest-docs", type=_positive, help="text PDFs for the ingest benchmark (default 2,000)")
     parser.add_argument("--dir", type=Path, help="parent folder for temporary vaults (default: the system temp dir)")
     parser.add_argument("--pg-url", default=audit_verify.PG_ADMIN_URL,
                         help="PostgreSQL server to create a throw-away cf_bench_* database on")
@@ -64,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(audit_verify.run_postgres(events, args.dir, admin_url=args.pg_url, log=_log))
         results["audit"] = runs
         print_audit(runs)
+    for name, module, extra in (("ocr", "bench.ocr_accuracy", ["--quick"] if args.quick else []),
+                                ("ingest", "bench.ingest",
+                                 ["--docs", str(args.ingest_docs or (200 if args.quick else 2000))]),
+                                ("search", "bench.search_engines", ["--quick"] if args.quick else [])):
+        if args.only in (None, name):  # each in its own process: they measure memory and load engines
+            print(f"\n== {name} ==", flush=True)
+            subprocess.run([sys.executable, "-m", module, *extra], check=False)
     results["meta"]["total_seconds"] = round(time.perf_counter() - began, 1)
     results["meta"]["loadavg_end"] = _loadavg()
     args.output.parent.mkdir(parents=True, exist_ok=True)
