@@ -131,3 +131,45 @@ def test_bad_input_gets_a_clear_outcome_and_nothing_half_stored(vault_and_tmp, t
         version = uow.documents.get(results["a\x01b.txt"].document_id).latest
     names = [x.original_name for x in versions.list_versions(vault=v, actor="admin", document_id=version.document_id)]
     assert names == ["a\x01b.txt"]  # kept as data, exactly
+
+
+def test_fields_are_read_from_generated_id_card_and_licence_images(vault_and_tmp, tmp_path):
+    from clientfolio.services import customers, fields
+
+    v, code, _ = vault_and_tmp
+    rid, uscc = "11010519491231002X", "91310000MA1FL4XQ27"
+    front = docs.page_image(["姓名 王芳", "性别 女  民族 汉", "出生 1949年12月31日", "住址 北京市朝阳区建国路88号",
+                             f"公民身份号码 {rid}"], size=(1400, 700), font_size=44, chinese=True)
+    back = docs.page_image(["中华人民共和国", "居民身份证", "签发机关 北京市公安局朝阳分局",
+                            "有效期限 2015.03.01-2035.03.01"], size=(1400, 600), font_size=44, chinese=True)
+    licence = docs.page_image(["营业执照", f"统一社会信用代码 {uscc}", "名称 上海星河贸易有限公司",
+                               "法定代表人 李雷", "成立日期 2019年05月06日", "营业期限 长期"],
+                              size=(1400, 800), font_size=44, chinese=True)
+    person = customers.add_customer(vault=v, actor="admin", name="王芳", kind="person", tier="standard").code
+    root = tmp_path / "cards"
+    drop_all(root, person, {"front.jpg": docs.jpeg(front), "back.png": docs.png(back.rotate(270, expand=True))})
+    drop_all(root, code, {"licence.png": docs.png(licence)})
+    results = by_name(ingest.ingest_file(v, "admin", root, p) for p in ingest.candidates(root))
+    assert {n: r.outcome for n, r in results.items()} == {"front.jpg": "stored", "back.png": "stored",
+                                                         "licence.png": "stored"}
+
+    def proposed(name):
+        view = fields.show_fields(vault=v, actor="admin", document_id=results[name].document_id)
+        return view.kind, {r.name: (r.proposed, r.valid) for r in view.rows}
+
+    kind, front_fields = proposed("front.jpg")
+    assert kind == "resident_id_front"
+    assert front_fields["resident_id"] == (rid, True) and front_fields["name"] == ("王芳", True)
+    assert front_fields["birth_date"] == ("1949-12-31", True)
+    kind, back_fields = proposed("back.png")  # photographed sideways
+    assert kind == "resident_id_back" and back_fields["valid_until"] == ("2035-03-01", True)
+    kind, licence_fields = proposed("licence.png")
+    assert kind == "business_licence" and licence_fields["credit_code"] == (uscc, True)
+    assert licence_fields["valid_until"] == ("long-term", True)
+
+    fields.confirm_fields(vault=v, actor="admin", document_id=results["front.jpg"].document_id)
+    fields.confirm_fields(vault=v, actor="admin", document_id=results["back.png"].document_id)
+    shown = customers.show_customer(vault=v, actor="admin", code=person, reveal=True)
+    assert [(i.kind, i.value) for i in shown.identifiers] == [("resident_id", rid)]
+    assert documents.show_document(vault=v, actor="admin",
+                                   document_id=results["back.png"].document_id).expires_on.isoformat() == "2035-03-01"
