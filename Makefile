@@ -29,7 +29,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@if [ ! -e "$(HOME_DIR)/clientfolio.db" ]; then \
 		$(BIN)/clientfolio --home "$(HOME_DIR)" init && \
-		$(BIN)/clientfolio --home "$(HOME_DIR)" demo; \
+		$(BIN)/clientfolio --home "$(HOME_DIR)" demo && \
+		$(BIN)/clientfolio --home "$(HOME_DIR)" worker --once; \
 	fi
 	$(BIN)/clientfolio --home "$(HOME_DIR)" status
 

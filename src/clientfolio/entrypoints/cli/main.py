@@ -69,6 +69,9 @@ Try (as the admin; add --user NAME to act as someone else, --json for machine ou
   clientfolio --home {home} customer list
   clientfolio --home {home} doc list --expires-before 2027-01-01
   clientfolio --home {home} doc get 2 -o ./
+  clientfolio --home {home} search 合同                 # full text, Chinese or English; also ID numbers
+  clientfolio --home {home} ingest ./scans              # file a folder of scans (sub-folders by customer code)
+  clientfolio --home {home} worker                      # background text extraction (OCR) and indexing
   clientfolio --home {home} --user reader doc list      # a viewer sees no sensitive documents
   clientfolio --home {home} audit log --limit 10
   clientfolio --home {home} audit verify
