@@ -274,3 +274,35 @@ def test_jobs_go_through_redis_when_configured(tmp_path):
         assert not (tmp_path / "jobs.db").exists()
     finally:
         queue.flush()
+
+
+def test_a_batch_is_one_transaction_and_falls_back_to_one_file_at_a_time(people, tmp_path):
+    v, zhang, star, lin = people
+    customers.edit_customer(vault=v, actor="admin", code=star.code, owner="olga")
+    root = tmp_path / "batch"
+    drop(root, f"{zhang.code}/a.txt", "first paper of the batch, a letter about the lease renewal terms")
+    drop(root, f"{zhang.code}/a-again.txt", "first paper of the batch, a letter about the lease renewal terms")
+    drop(root, f"{star.code}/b.txt", "a statement for the trading company, March balance and payments")
+    drop(root, "nobody/c.txt", "unmatched paper that goes to the inbox for someone to file later on")
+    drop(root, "nobody/tool", b"\x7fELF\x02\x01\x01" + os.urandom(64))
+    prepared = [ingest.prepare(v, root, p) for p in ingest.candidates(root)]
+    seq = audit.audit_log(vault=v, actor="admin", limit=1)[0].seq
+    results = {r.path: r for r in ingest.store_batch(v, "clara", prepared)}
+    assert {k: r.outcome for k, r in results.items()} == {  # files are taken in name order: a-again first
+        f"{zhang.code}/a-again.txt": "stored", f"{zhang.code}/a.txt": "duplicate", f"{star.code}/b.txt": "stored",
+        "nobody/c.txt": "inbox", "nobody/tool": "refused"}
+    assert vault_services.check_vault(vault=v, actor="admin", grace_seconds=0).unreferenced_blobs == []
+    # olga may file for her own customer only, and may not use the inbox: the batch goes file by file and
+    # each refusal is recorded once.
+    root2 = tmp_path / "batch2"
+    drop(root2, f"{star.code}/mine.txt", "olga's own customer paper, filed in her batch without trouble")
+    drop(root2, f"{zhang.code}/not-mine.txt", "a paper for someone else's customer, which olga may not file")
+    drop(root2, "nobody/unknown.txt", "an unmatched paper olga cannot put in the inbox either, no customer")
+    prepared = [ingest.prepare(v, root2, p) for p in ingest.candidates(root2)]
+    results = {r.path: r for r in ingest.store_batch(v, "olga", prepared)}
+    assert {k: r.outcome for k, r in results.items()} == {
+        f"{star.code}/mine.txt": "stored", f"{zhang.code}/not-mine.txt": "failed", "nobody/unknown.txt": "failed"}
+    denials = [e for e in audit.audit_log(vault=v, actor="admin", user="olga", limit=50)
+               if e.outcome == "denied" and e.seq > seq]
+    assert len(denials) == 2
+    assert vault_services.check_vault(vault=v, actor="admin", grace_seconds=0).unreferenced_blobs == []

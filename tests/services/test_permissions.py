@@ -119,6 +119,7 @@ file_inbox_item                       D     A      A       D      A      D      
 discard_inbox_item                    D     D      A       D      A      D         D
 ingest_file                           D     A      A       D      A      A         D
 ingest_store                          D     A      A       D      A      A         D
+ingest_store_batch                    D     A      A       D      A      A         D
 search                                A     A      A       A      A      A         D
 reindex_search                        D     D      D       D      A      D         D
 classifier_train                      D     D      A       D      A      D         D
@@ -592,6 +593,12 @@ def _reject_fields(v, actor, w, _):
         fields.reject_fields(vault=v, actor=actor, document_id=w.theirs.normal.id)
 
 
+def _ingest_store_batch(v, actor, w, prepared):
+    folder, path = prepared
+    [result] = ingest.store_batch(v, actor, [ingest.prepare(v, folder, path)])
+    assert result.outcome == "stored", result
+
+
 def _load_demo(v, actor, w, _):
     assert demo.load_demo(vault=v, actor=actor)["documents"] == 6
 
@@ -668,6 +675,7 @@ ACTIONS: dict[str, Case] = {
                                prep=_inbox_item),
     "ingest_file": case("ingest.ingest_file", _ingest_file, "document.create", prep=_drop_for_mine),
     "ingest_store": case("ingest.store", _ingest_store, "document.create", prep=_drop_for_mine),
+    "ingest_store_batch": case("ingest.store_batch", _ingest_store_batch, "document.create", prep=_drop_for_mine),
     "search": case("search.search", _search, META),
     "reindex_search": case("search.reindex", _reindex_search, "vault.maintain"),
     "classifier_train": case("classification.train", _classifier_train, "classifier.train"),

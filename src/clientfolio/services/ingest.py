@@ -20,7 +20,7 @@ from clientfolio.domain.errors import ClientfolioError
 from clientfolio.domain.model import Customer
 from clientfolio.domain.ports import StoredBlob
 from clientfolio.services import inbox
-from clientfolio.domain.policy import Action
+from clientfolio.domain.policy import Action, allows, may_see_customer
 from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize
 from clientfolio.services.documents import file_document
 from clientfolio.services.fields import attach_proposal
@@ -108,36 +108,91 @@ def suggest(vault: Vault, found: Prepared) -> dict | None:
 
 def store(vault: Vault, actor: str, found: Prepared, *, auto_file_threshold: float = 0.85) -> IngestResult:
     """File a prepared file under its matched customer, or put it in the inbox. One transaction."""
+    return store_batch(vault, actor, [found], auto_file_threshold=auto_file_threshold)[0]
+
+
+class _Alone(Exception):
+    """A file in a batch that must be stored on its own (it would be refused, or be recorded as denied)."""
+
+
+def store_batch(vault: Vault, actor: str, batch: list[Prepared], *,
+                auto_file_threshold: float = 0.85) -> list[IngestResult]:
+    """Prepared files in one transaction: one commit (and one fsync of the database) for the lot, which is
+    most of what storing costs. A file that would be refused or denied inside the transaction sends the
+    batch back to one transaction per file, so one file's problem stays its own and is recorded once."""
     with vault.uow(read_only=True) as uow:  # one who may not file documents may not ingest: a denial, audited
-        authorize(acting_user(uow, actor), Action.DOCUMENT_CREATE, object_type="ingest", object_id=found.relative[-64:])
-    result = IngestResult(found.relative, "refused", reason=found.refused)
+        authorize(acting_user(uow, actor), Action.DOCUMENT_CREATE, object_type="ingest",
+                  object_id=batch[0].relative[-64:] if len(batch) == 1 else f"{len(batch)} files")
+    results = {i: _settled(f) for i, f in enumerate(batch) if f.refused or f.already}
+    todo = [(i, f) for i, f in enumerate(batch) if i not in results]
+    if len(todo) > 1:
+        try:
+            results |= _transaction(vault, actor, todo, auto_file_threshold, strict=True)
+            todo = []
+        except _Alone:
+            pass
+    for item in todo:
+        results |= _transaction(vault, actor, [item], auto_file_threshold, strict=False)
+    for r in results.values():
+        if r.document_id is not None and r.outcome == "stored":
+            schedule_index(vault, r.document_id)
+    return [results[i] for i in range(len(batch))]
+
+
+def _settled(found: Prepared) -> IngestResult:
     if found.refused:
-        return result
-    if found.already:
-        return IngestResult(found.relative, "duplicate", reason=found.already)
+        return IngestResult(found.relative, "refused", reason=found.refused)
+    return IngestResult(found.relative, "duplicate", reason=found.already)
+
+
+def _transaction(vault: Vault, actor: str, items: list[tuple[int, Prepared]], threshold: float, *,
+                 strict: bool) -> dict[int, IngestResult]:
+    out, unused = {}, []
     try:
-        blob = vault.blobs.put([found.data])
+        blobs = [vault.blobs.put([f.data]) for _, f in items]
         with vault.uow() as uow:
-            uow.note_blob(blob.blob_id)
+            for blob in blobs:
+                uow.note_blob(blob.blob_id)
             user = acting_user(uow, actor)
-            again = uow.documents.any_with_content(blob.sha256)  # another process may have been faster
-            if again is not None:
-                return IngestResult(found.relative, "duplicate", reason=f"already stored as document {again}")
-            customer, matched_by = match_customer(vault, uow, found)
-            if customer is None:
-                item = inbox.receive(uow, vault, user, blob, found.media_type, original_name=Path(found.relative).name,
-                                     source=str(Path(found.relative).parent), outcome=found.outcome,
-                                     suggestion=found.suggestion, reason="no customer matched")
-                uow.commit()
-                return IngestResult(found.relative, "inbox", reason=item.reason, inbox_id=item.id,
-                                    text_status=item.text_status, **_category(found, auto_file_threshold))
-            result = _file(vault, uow, user, customer, blob, found, auto_file_threshold)
-            result.matched_by = matched_by
+            for (i, found), blob in zip(items, blobs):
+                out[i] = _store_one(vault, uow, user, found, blob, threshold, strict=strict)
+                if out[i].outcome == "duplicate":
+                    unused.append(blob.blob_id)
             uow.commit()
     except ClientfolioError as exc:
-        return IngestResult(found.relative, "failed", reason=exc.message)
-    schedule_index(vault, result.document_id)
+        if strict:
+            raise _Alone() from exc
+        return {i: IngestResult(f.relative, "failed", reason=exc.message) for i, f in items}
+    for blob_id in unused:  # bytes that turned out to be in already: their copy is not kept
+        vault.blobs.delete(blob_id)
+    return out
+
+
+def _store_one(vault: Vault, uow: UnitOfWork, user, found: Prepared, blob: StoredBlob, threshold: float, *,
+               strict: bool) -> IngestResult:
+    again = uow.documents.any_with_content(blob.sha256)  # another process (or this batch) was faster
+    if again is not None:
+        return IngestResult(found.relative, "duplicate", reason=f"already stored as document {again}")
+    customer, matched_by = match_customer(vault, uow, found)
+    if strict and not _may_store_quietly(user, customer):
+        raise _Alone()
+    if customer is None:
+        item = inbox.receive(uow, vault, user, blob, found.media_type, original_name=Path(found.relative).name,
+                             source=str(Path(found.relative).parent), outcome=found.outcome,
+                             suggestion=found.suggestion, reason="no customer matched")
+        return IngestResult(found.relative, "inbox", reason=item.reason, inbox_id=item.id,
+                            text_status=item.text_status, **_category(found, threshold))
+    result = _file(vault, uow, user, customer, blob, found, threshold)
+    result.matched_by = matched_by
     return result
+
+
+def _may_store_quietly(user, customer: Customer | None) -> bool:
+    """Whether storing would pass every check without a denial to record (denials are recorded one file
+    at a time, outside a batch)."""
+    if customer is None:
+        return allows(user, Action.INBOX_USE) and not user.own_customers_only
+    return customer.status == "active" and may_see_customer(user, customer)
 
 
 def _file(vault: Vault, uow: UnitOfWork, user, customer: Customer, blob: StoredBlob, found: Prepared,

@@ -20,6 +20,7 @@ from clientfolio.services import inbox, ingest, textjobs
 
 inbox_app = typer.Typer(no_args_is_help=True, help="Ingested files waiting to be filed. 待归档收件箱。")
 OUTCOMES = ("stored", "duplicate", "refused", "inbox", "failed")
+BATCH = 32  # files stored per transaction: a crash loses at most the batch being stored, which a re-run redoes
 
 # -- parallel preparation: one vault per worker process ----------------------------------------------------
 _worker_vault = None
@@ -61,18 +62,29 @@ def ingest_dir(directory: Path = typer.Argument(..., help="Folder to take in (re
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, disable=state.json, transient=True) as progress:
         task = progress.add_task("ingesting", total=len(files))
+        pending: list[ingest.Prepared] = []
+
+        def flush() -> None:  # storing stays here, in the one process that writes; a batch per transaction
+            if pending:
+                results.extend(ingest.store_batch(vault, actor, pending, auto_file_threshold=threshold))
+                progress.advance(task, len(pending))
+                pending.clear()
+
+        def take(found: ingest.Prepared) -> None:
+            pending.append(found)
+            if len(pending) >= BATCH:
+                flush()
+
         if workers == 1 or len(files) < 2:
-            prepared = (ingest.prepare(vault, root, path) for path in files)
-            for found in prepared:
-                results.append(ingest.store(vault, actor, found, auto_file_threshold=threshold))
-                progress.advance(task)
+            for path in files:
+                take(ingest.prepare(vault, root, path))
         else:
             with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
                                      initargs=(str(vault.home),)) as pool:
-                # The heavy steps run in the pool; storing stays here, in the one process that writes.
+                # The heavy steps (reading, hashing, extraction, OCR, classification) run in the pool.
                 for found in pool.map(_prepare_in_worker, [str(root)] * len(files), map(str, files)):
-                    results.append(ingest.store(vault, actor, found, auto_file_threshold=threshold))
-                    progress.advance(task)
+                    take(found)
+        flush()
     _summary(results, root)
 
 
