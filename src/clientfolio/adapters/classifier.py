@@ -34,7 +34,7 @@ from clientfolio.domain.taxonomy import Taxonomy
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "classification.toml"
 MODEL_FILE = "classifier.bin"
 _AAD = b"clientfolio-classifier-v1"
-N_FEATURES = 2 ** 20
+N_FEATURES = 2 ** 18  # 262,144 hashed features: a few MB of model per class set
 MIN_DOCUMENTS, MIN_PER_CLASS = 10, 2
 MAX_TEXT = 20_000  # characters of a document the classifier reads (the start says what a paper is)
 
