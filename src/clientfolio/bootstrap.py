@@ -72,8 +72,10 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
         jobs=JobQueue(home=settings.home, redis_url=settings.redis_url, name=f"clientfolio-{keyring.key_id()[:16]}"),
         similarity=KeyedMinHash(keyring.subkey("similarity")),
         search=KeyedSearchIndex(settings.home / "search", keyring.subkey("search-index")))
-    vault.classifier = Classifier(rules=load_rules(settings.home, vault.taxonomy),
-                                  model_path=settings.home / MODEL_FILE, key=keyring.subkey("classifier"))
+    vault.classifier = Classifier(
+        rules=load_rules(settings.home, vault.taxonomy), model_path=settings.home / MODEL_FILE,
+        feature_key=keyring.subkey("classifier-features"), model_key=keyring.subkey("classifier-model"))
+    vault.auto_file_threshold = settings.auto_file_threshold
     vault.jobs.set_handler(partial(worker.run_job, vault))
     return vault
 

@@ -125,6 +125,7 @@ reindex_search                        D     D      D       D      A      D      
 classifier_train                      D     D      A       D      A      D         D
 classifier_evaluate                   D     D      A       D      A      D         D
 classifier_suggest                    A     A      A       D      A      D         D
+classifier_suggest_file               D     A      A       D      A      A         D
 show_fields                           A     A      A       D      A      D         D
 confirm_fields                        D     A      A       D      A      D         D
 reject_fields                         D     A      A       D      A      D         D
@@ -579,6 +580,11 @@ def _classifier_suggest(v, actor, w, _):
     classification.suggest_for_document(vault=v, actor=actor, document_id=w.theirs.normal.id)
 
 
+def _classifier_suggest_file(v, actor, w, _):
+    made = classification.suggest_for_file(vault=v, actor=actor, data="增值税专用发票 发票代码 价税合计".encode())
+    assert made["category"] == "finance"
+
+
 def _show_fields(v, actor, w, _):
     assert fields.show_fields(vault=v, actor=actor, document_id=w.theirs.normal.id).rows == []  # no ID text
 
@@ -685,6 +691,8 @@ ACTIONS: dict[str, Case] = {
     "reject_fields": case("fields.reject_fields", _reject_fields, META + " document.edit"),
     "classifier_suggest": case("classification.suggest_for_document", _classifier_suggest,
                                META + " document.read_content"),
+    "classifier_suggest_file": case("classification.suggest_for_file", _classifier_suggest_file,
+                                    "document.create"),
 }
 
 # --------------------------------------------------------------------------------------------------

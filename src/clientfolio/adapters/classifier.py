@@ -1,20 +1,23 @@
 """Suggesting category, subtype and tags: the rules file, and a model learned from the vault's filed documents.
 
 The model never holds a word in the clear. Each token (jieba words and CJK bigrams of the normalized text,
-from textnorm) is replaced by a keyed hash (BLAKE2b under a subkey of the master key) before scikit-learn's
-FeatureHasher sees it, so there is no vocabulary, and the saved model (a linear model over hashed features)
-is itself encrypted with AES-256-GCM and written atomically. Without the key it can be neither read nor
-used to test guessed words.
+from textnorm) is replaced by a keyed hash (BLAKE2b under the `classifier-features` subkey of the master key)
+before scikit-learn's FeatureHasher sees it, so there is no vocabulary, and the saved model (a linear model
+over hashed features) is itself encrypted with AES-256-GCM under another subkey (`classifier-model`) and
+written atomically (temp file, fsync, rename). Without the key it can be neither read nor used to test
+guessed words.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
 import pickle
 import threading
 import tomllib
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -33,13 +36,14 @@ from clientfolio.domain.taxonomy import Taxonomy
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "classification.toml"
 MODEL_FILE = "classifier.bin"
-_AAD = b"clientfolio-classifier-v1"
+_AAD = b"clientfolio-classifier-v2"  # v2: zlib inside, separate feature and model keys
 N_FEATURES = 2 ** 18  # 262,144 hashed features: a few MB of model per class set
 MIN_DOCUMENTS, MIN_PER_CLASS = 10, 2
 MAX_TEXT = 20_000  # characters of a document the classifier reads (the start says what a paper is)
 
 
 def load_rules(home: Path, taxonomy: Taxonomy) -> RuleSet:
+    """The default rules, extended (rule by rule) by the administrator's HOME/classification.toml."""
     rules = rules_from_dict(_toml(DEFAULT_RULES), taxonomy)
     extension = home / "classification.toml"
     return rules_from_dict(_toml(extension), taxonomy, base=rules) if extension.exists() else rules
@@ -47,29 +51,45 @@ def load_rules(home: Path, taxonomy: Taxonomy) -> RuleSet:
 
 def _toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInput(f"{path.name}: cannot read the classification rules ({exc})") from None
+    for rule in data.get("rule", []) if isinstance(data.get("rule"), list) else ():
+        words = rule.get("keywords") if isinstance(rule, dict) else None
+        if isinstance(words, list):  # keywords are matched against normalized text: 營業執照 as 营业执照
+            rule["keywords"] = [textnorm.normalize(w) if isinstance(w, str) else w for w in words]
+    return data
 
 
 class Classifier:
     """Rules first; the learned model where it is more confident. Thread-safe; the model reloads when
     another process (`classifier train`) replaces the file."""
 
-    def __init__(self, *, rules: RuleSet, model_path: Path, key: bytes):
+    def __init__(self, *, rules: RuleSet, model_path: Path, feature_key: bytes, model_key: bytes):
         self.rules, self.model_path = rules, model_path
-        self._aead, self._key = AESGCM(key), key
+        self._aead, self._feature_key = AESGCM(model_key), feature_key
         self._lock = threading.Lock()
         self._model, self._model_mtime = None, None
+
+    def __repr__(self) -> str:
+        return f"Classifier(model_path={self.model_path!r})"
 
     # -- features ------------------------------------------------------------------------------------
     def _features(self, texts: list[str]):
         hasher = FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False)
-        return hasher.transform(self._keyed_tokens(t) for t in texts)
+        cache: dict[str, str] = {}  # each distinct token hashed once per call; gone (with its words) after it
+        return hasher.transform(self._keyed_tokens(t, cache) for t in texts)
 
-    def _keyed_tokens(self, text: str) -> list[str]:
+    def _keyed_tokens(self, text: str, cache: dict[str, str]) -> list[str]:
         words, bigrams = textnorm.analyze(text[:MAX_TEXT])
-        return [hashlib.blake2b(t.encode(), key=self._key, digest_size=8).hexdigest() for t in words + bigrams]
+        out = []
+        for token in words + bigrams:
+            hashed = cache.get(token)
+            if hashed is None:
+                hashed = cache[token] = hashlib.blake2b(token.encode(), key=self._feature_key,
+                                                        digest_size=8).hexdigest()
+            out.append(hashed)
+        return out
 
     # -- suggesting ----------------------------------------------------------------------------------
     def suggest(self, text: str, file_name: str = "") -> Suggestion | None:
@@ -89,34 +109,39 @@ class Classifier:
         model = self._current_model()
         if model is None:
             return None
-        probs = model["classes"].predict_proba(self._features([text]))[0]
+        x = self._features([text])
+        probs = model["classes"].predict_proba(x)[0]
         best = int(np.argmax(probs))
         category, _, subtype = model["classes"].classes_[best].partition("/")
-        tags = tuple(tag for tag, clf in model["tags"].items()
-                     if clf.predict_proba(self._features([text]))[0][1] >= 0.5)
+        tags = tuple(tag for tag, clf in model["tags"].items() if clf.predict_proba(x)[0][1] >= 0.5)
         return Suggestion(category, subtype or None, float(probs[best]), "model", tags)
 
     # -- training ------------------------------------------------------------------------------------
     def evaluate(self, texts: list[str], labels: list[str], *, holdout: float = 0.25, seed: int = 7) -> dict:
         """Accuracy on held-out documents (stratified), per class too; nothing is saved."""
         _check_training_set(labels)
-        x_train, x_test, y_train, y_test = train_test_split(texts, labels, test_size=holdout, random_state=seed,
+        classes, held = len(set(labels)), math.ceil(holdout * len(labels))
+        if held < classes or len(labels) - held < classes:
+            raise InvalidInput(f"{len(labels)} documents in {classes} classes are too few to hold out one of each "
+                               f"and learn from the rest: file more documents, or change --holdout")
+        x_train, x_test, y_train, y_test = train_test_split(texts, labels, test_size=held, random_state=seed,
                                                             stratify=labels)
-        model = self._fit_classes(x_train, y_train)
+        model = _fit_classes(self._features(x_train), y_train)
         predicted = model.predict(self._features(x_test))
         hits = Counter(y for y, p in zip(y_test, predicted) if y == p)
-        total = Counter(y_test)
+        total, trained = Counter(y_test), Counter(y_train)
         confusions = Counter((y, p) for y, p in zip(y_test, predicted) if y != p)
         return {"documents": len(texts), "trained_on": len(x_train), "held_out": len(x_test),
                 "accuracy": round(sum(hits.values()) / len(y_test), 4),
-                "per_class": {c: {"held_out": n, "correct": hits[c]} for c, n in sorted(total.items())},
+                "per_class": {c: {"trained": trained[c], "held_out": n, "correct": hits[c]}
+                              for c, n in sorted(total.items())},
                 "confusions": [{"true": y, "predicted": p, "count": n} for (y, p), n in confusions.most_common(5)]}
 
     def fit_and_save(self, texts: list[str], labels: list[str], tags: list[tuple[str, ...]]) -> dict:
         _check_training_set(labels)
-        model = {"classes": self._fit_classes(texts, labels), "tags": {}}
-        counts = Counter(tag for ts in tags for tag in set(ts))
         x = self._features(texts)
+        model = {"classes": _fit_classes(x, labels), "tags": {}, "n_features": N_FEATURES}
+        counts = Counter(tag for ts in tags for tag in set(ts))
         for tag, n in counts.items():  # one-vs-rest, for tags with enough examples on both sides
             y = [tag in ts for ts in tags]
             if n >= 3 and len(texts) - n >= 3:
@@ -124,22 +149,22 @@ class Classifier:
         self._save(model)
         return {"classes": sorted(set(labels)), "tags": sorted(model["tags"])}
 
-    def _fit_classes(self, texts: list[str], labels: list[str]) -> SGDClassifier:
-        return SGDClassifier(loss="log_loss", alpha=1e-5, random_state=7, max_iter=50, tol=None,
-                             class_weight="balanced").fit(self._features(texts), labels)
-
     # -- the encrypted model file -------------------------------------------------------------------
     def _save(self, model: dict) -> None:
         buffer = io.BytesIO()
         pickle.dump(model, buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        nonce = os.urandom(12)
-        sealed = nonce + self._aead.encrypt(nonce, buffer.getvalue(), _AAD)
+        nonce = os.urandom(12)  # compressed first: the weights of hashed features never seen are zeros
+        sealed = nonce + self._aead.encrypt(nonce, zlib.compress(buffer.getvalue(), 6), _AAD)
         tmp = self.model_path.with_name(f".{self.model_path.name}.{os.getpid()}")
-        with tmp.open("wb") as f:
-            f.write(sealed)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.model_path)
+        try:
+            with tmp.open("wb") as f:
+                f.write(sealed)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.model_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         fsync_dir(self.model_path.parent)
         with self._lock:
             self._model, self._model_mtime = model, self.model_path.stat().st_mtime_ns
@@ -157,12 +182,20 @@ class Classifier:
                 except (InvalidTag, ValueError):
                     raise WrongKey("the classifier model was made with another key or was altered; "
                                    "run `clientfolio classifier train` again") from None
-                self._model = pickle.loads(plain)  # noqa: S301 - our own file, authenticated by AES-GCM
-                self._model_mtime = mtime
+                model = pickle.loads(zlib.decompress(plain))  # noqa: S301 - our own file, authenticated by AES-GCM
+                if model.get("n_features") != N_FEATURES:
+                    raise InvalidInput("the classifier model was made by an older version; "
+                                       "run `clientfolio classifier train` again")
+                self._model, self._model_mtime = model, mtime
             return self._model
 
     def has_model(self) -> bool:
         return self.model_path.exists()
+
+
+def _fit_classes(x, labels: list[str]) -> SGDClassifier:
+    return SGDClassifier(loss="log_loss", alpha=1e-5, random_state=7, max_iter=50, tol=None,
+                         class_weight="balanced").fit(x, labels)
 
 
 def _check_training_set(labels: list[str]) -> None:

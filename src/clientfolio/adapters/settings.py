@@ -23,6 +23,7 @@ class Settings:
     naming_template: str
     max_upload_bytes: int
     redis_url: str | None = None  # background jobs in Redis; default a SQLite queue in the home (jobs.db)
+    auto_file_threshold: float = 0.85  # ingestion files under a suggested category at or above this confidence
 
     @property
     def blob_root(self) -> Path:
@@ -45,8 +46,11 @@ def read_settings(home: Path) -> Settings:
         raise InvalidInput(f"{CONFIG_NAME}: max_upload_mb must be a positive whole number")
     key_file = Path(config.get("key_file") or home / "master.key")
     redis_url = os.environ.get("CLIENTFOLIO_REDIS_URL") or config.get("redis_url") or None
+    threshold = config.get("auto_file_threshold", 0.85)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise InvalidInput(f"{CONFIG_NAME}: auto_file_threshold must be a number between 0 and 1")
     return Settings(home=home, database_url=url, key_file=key_file, naming_template=template,
-                    max_upload_bytes=max_mb * 1024 * 1024, redis_url=redis_url)
+                    max_upload_bytes=max_mb * 1024 * 1024, redis_url=redis_url, auto_file_threshold=float(threshold))
 
 
 def write_config(home: Path, values: dict) -> None:

@@ -79,6 +79,8 @@ def authorize(user: User, action: Action, *, customer: Customer | None = None,
         reason = f"{user.name} may act only on their own customers"
     elif action == Action.INBOX_USE and user.own_customers_only:
         reason = f"{user.name} may act only on their own customers, and inbox items have no customer yet"
+    elif action == Action.CLASSIFIER_TRAIN and user.own_customers_only:
+        reason = f"{user.name} may act only on their own customers, and learning reads every customer's documents"
     elif document is not None and document.is_sensitive and action not in _SENSITIVE_EXEMPT:
         needed = Action.SENSITIVE_META if action == Action.DOCUMENT_READ_META else Action.SENSITIVE_READ
         if not allows(user, needed):

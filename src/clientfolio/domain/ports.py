@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from clientfolio.domain.classification import Suggestion
+
 
 @dataclass(frozen=True)
 class StoredBlob:
@@ -74,3 +76,18 @@ class TextSignature(Protocol):
     def signature(self, text: str) -> bytes | None: ...
 
     def similarity(self, a: bytes, b: bytes) -> float: ...
+
+
+class DocumentClassifier(Protocol):
+    """Rules plus a model learned from filed documents; the model sees keyed hashes of tokens only and is
+    saved encrypted. Labels are "category/subtype" ("category/" when there is no subtype)."""
+
+    def suggest(self, text: str, file_name: str = "") -> Suggestion | None: ...
+
+    def evaluate(self, texts: list[str], labels: list[str], *, holdout: float = 0.25) -> dict:
+        """Learn from a stratified part, report accuracy on the rest; nothing is saved."""
+
+    def fit_and_save(self, texts: list[str], labels: list[str], tags: list[tuple[str, ...]]) -> dict:
+        """Learn from all of them and write the encrypted model (atomically)."""
+
+    def has_model(self) -> bool: ...

@@ -11,7 +11,8 @@ from clientfolio.domain import policy
 from clientfolio.domain.errors import NotFound, PermissionDenied
 from clientfolio.domain.model import Customer, Document, User
 from clientfolio.domain.policy import Action
-from clientfolio.domain.ports import BlobStore, FieldCipher, JobQueue, TextExtractor, TextSignature
+from clientfolio.domain.ports import (BlobStore, DocumentClassifier, FieldCipher, JobQueue, TextExtractor,
+                                      TextSignature)
 from clientfolio.domain.taxonomy import Taxonomy
 
 
@@ -47,7 +48,8 @@ class Vault:
     extractor: TextExtractor | None = None
     search: Any = None  # adapters.search_index.KeyedSearchIndex
     similarity: TextSignature | None = None  # keyed MinHash for near-duplicates
-    classifier: Any = None  # adapters.classifier.Classifier: rules and the learned model
+    classifier: DocumentClassifier | None = None  # rules and the learned model
+    auto_file_threshold: float = 0.85  # ingestion files by a suggestion this confident (config.toml)
     audit_anchor: Callable[[], tuple[int, str] | None] = lambda: None  # newest head seen committed
 
 

@@ -106,7 +106,7 @@ def suggest(vault: Vault, found: Prepared) -> dict | None:
     return made.to_dict() if made is not None else None
 
 
-def store(vault: Vault, actor: str, found: Prepared, *, auto_file_threshold: float = 0.85) -> IngestResult:
+def store(vault: Vault, actor: str, found: Prepared, *, auto_file_threshold: float | None = None) -> IngestResult:
     """File a prepared file under its matched customer, or put it in the inbox. One transaction."""
     return store_batch(vault, actor, [found], auto_file_threshold=auto_file_threshold)[0]
 
@@ -116,10 +116,14 @@ class _Alone(Exception):
 
 
 def store_batch(vault: Vault, actor: str, batch: list[Prepared], *,
-                auto_file_threshold: float = 0.85) -> list[IngestResult]:
+                auto_file_threshold: float | None = None) -> list[IngestResult]:
     """Prepared files in one transaction: one commit (and one fsync of the database) for the lot, which is
     most of what storing costs. A file that would be refused or denied inside the transaction sends the
-    batch back to one transaction per file, so one file's problem stays its own and is recorded once."""
+    batch back to one transaction per file, so one file's problem stays its own and is recorded once.
+    A suggestion at or above auto_file_threshold (default: the vault's, from config.toml) files the document
+    under its category; below it, under "other" with the suggestion kept."""
+    if auto_file_threshold is None:
+        auto_file_threshold = vault.auto_file_threshold
     with vault.uow(read_only=True) as uow:  # one who may not file documents may not ingest: a denial, audited
         authorize(acting_user(uow, actor), Action.DOCUMENT_CREATE, object_type="ingest",
                   object_id=batch[0].relative[-64:] if len(batch) == 1 else f"{len(batch)} files")

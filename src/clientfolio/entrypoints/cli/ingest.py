@@ -47,9 +47,10 @@ def _root(directory: Path) -> Path:
 def ingest_dir(directory: Path = typer.Argument(..., help="Folder to take in (recursively)."),
                workers: int = typer.Option(0, "--workers", min=0, max=64,
                                            help="Processes that read and OCR files (default: one per core)."),
-               threshold: float = typer.Option(0.85, "--auto-file-threshold", min=0.0, max=1.0,
+               threshold: float = typer.Option(None, "--auto-file-threshold", min=0.0, max=1.0,
                                                help="File under the suggested category at or above this "
-                                                    "confidence; below it, under 'other' with the suggestion kept.")):
+                                                    "confidence; below it, under 'other' with the suggestion kept "
+                                                    "(default: auto_file_threshold in config.toml, else 0.85).")):
     """Take in every file below DIR: sniff, refuse, extract text, classify, match the customer, store.
 
     Resumable: files already in the vault (or the inbox) are recognized by their hash and skipped. A sub-folder
@@ -109,7 +110,8 @@ def watch(directory: Path = typer.Argument(..., help="The consumption folder to 
                                        help="A file is taken once its size and time have not changed for this long."),
           keep: bool = typer.Option(False, "--keep", help="Leave consumed files in place (default: remove them "
                                                            "once they are safely in the vault)."),
-          threshold: float = typer.Option(0.85, "--auto-file-threshold", min=0.0, max=1.0),
+          threshold: float = typer.Option(None, "--auto-file-threshold", min=0.0, max=1.0,
+                                          help="As for ingest (default: config.toml, else 0.85)."),
           once: bool = typer.Option(False, "--once", help="One pass over what is complete now, then exit.")):
     """Consume files dropped into DIR, each once it is fully written."""
     vault, actor = state.vault, state.actor
