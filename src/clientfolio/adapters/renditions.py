@@ -6,6 +6,8 @@ was; the rendition is an extra, so any failure here means "no rendition" (None),
 
 from __future__ import annotations
 
+import collections
+
 import io
 import logging
 import warnings
@@ -120,8 +122,8 @@ def image_to_pdf(data: bytes, media_type: str, *, max_pixels: int = MAX_PIXELS,
     try:
         image = open_image(data, kind, max_pixels=max_pixels)
         if kind in _IMG2PDF_NATIVE:
-            for _ in _all_frames(image, max_pixels=max_pixels, max_pages=max_pages):
-                pass  # decodes each frame: a truncated JPEG must not be embedded as it is
+            # Decode every frame first: a truncated JPEG must not be embedded as it is.
+            collections.deque(_all_frames(image, max_pixels=max_pixels, max_pages=max_pages), maxlen=0)
             pdf = _img2pdf(data)
             if pdf is not None:
                 return pdf

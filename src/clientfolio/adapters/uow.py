@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from sqlalchemy.orm import sessionmaker
 
 from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository, DocumentRepository,
                                                InboxRepository, MetaRepository, UserRepository)
 from clientfolio.adapters.audit_anchor import AuditAnchor
+from clientfolio.adapters.auth_repositories import AuthRepository
 from clientfolio.adapters.database import READ_ONLY
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.ports import BlobStore
@@ -32,6 +35,8 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(self.session, self._audit_key)
         self.meta = MetaRepository(self.session)
         self.inbox = InboxRepository(self.session)
+        self.auth = AuthRepository(self.session)
+        self.via: str | None = None  # set by services.context.acting_user for a token: noted in every event
         self._written_blobs = []
         return self
 
@@ -66,17 +71,18 @@ class SqlUnitOfWork:
 
     def _discard_blobs(self) -> None:
         for blob_id in self._written_blobs:
-            try:
+            with contextlib.suppress(OSError):  # else left for `check --gc`: an unreferenced blob is harmless
                 self.blobs.delete(blob_id)
-            except OSError:
-                pass  # left for `check --gc`: an unreferenced blob is harmless
         self._written_blobs = []
 
     def record(self, *, actor: str, action: str, object_type: str, object_id: str,
                customer_code: str | None = None, outcome: str = "ok", details: dict | None = None) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot record audit events")
-        self.audit.append(at=utcnow(), actor=actor, action=action, object_type=object_type,
+        via = getattr(actor, "via", None) or self.via  # a domain.credentials.Principal, or acting_user's
+        if via and "via" not in (details or {}):
+            details = {**(details or {}), "via": via}
+        self.audit.append(at=utcnow(), actor=str(actor), action=action, object_type=object_type,
                           object_id=str(object_id), customer_code=customer_code, outcome=outcome,
                           details=details or {})
 

@@ -93,7 +93,7 @@ def search(*, vault: Vault, actor: str, query: str = "", customer_code: str | No
 
 def _identifier_lookup(vault: Vault, uow: UnitOfWork, user, query: str):
     found, rest = [], query
-    for kind, value in matching.identifiers_in_text(query) + _bare_passport(query):
+    for kind, value in matching.identifiers_in_text(query) + _typed_identifier(query):
         for customer in uow.customers.by_identifier_hash(vault.fields.lookup_hash(kind, value)):
             if may_see_customer(user, customer) and customer not in found and allows(user, Action.CUSTOMER_READ):
                 found.append(customer)
@@ -102,7 +102,7 @@ def _identifier_lookup(vault: Vault, uow: UnitOfWork, user, query: str):
     return found, rest
 
 
-def _bare_passport(query: str) -> list[tuple[str, str]]:
+def _typed_identifier(query: str) -> list[tuple[str, str]]:
     """A query that is one number typed with spaces or dashes (110105 19491231 002x), or a single
     passport-like token (E12345678), is tried as that identifier too."""
     compact = re.sub(r"[\s\-]+", "", query)
@@ -137,6 +137,9 @@ def catch_up(vault: Vault) -> int:
     when another process holds the index writer (the worker), this leaves the work to it."""
     if vault.search is None:
         return 0
+    with vault.uow(read_only=True) as uow:  # the usual case, nothing stale, takes no write lock
+        if not uow.documents.ids_needing_index():
+            return 0
     done = 0
     try:
         while True:

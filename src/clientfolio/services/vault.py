@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import time
 from dataclasses import dataclass, field
 
@@ -104,11 +106,9 @@ def check_vault(*, vault: Vault, actor: str, gc: bool = False, grace_seconds: in
                 vault.blobs.delete(blob_id)
                 report.removed_blobs += 1
         for path in stale:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # the upload finished meanwhile
                 if time.time() - path.stat().st_mtime >= grace_seconds:  # an upload may still be writing it
                     path.unlink()
-            except FileNotFoundError:
-                pass  # the upload finished meanwhile
     with vault.uow() as uow:
         uow.record(actor=actor, action="vault.check", object_type="vault", object_id="-",
                    outcome="ok" if report.ok else "problems",
