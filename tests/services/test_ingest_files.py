@@ -55,6 +55,8 @@ def test_every_accepted_type_is_filed_with_its_text(vault_and_tmp, tmp_path):
         "photo.webp": docs.webp(image),
         "pages.tiff": docs.tiff_pages(2),
         "notes.txt": f"plain notes {SECRET}\n".encode(),
+        "gbk.txt": f"客户备注 {SECRET}\r\n合同已签字\r\n".encode("gbk"),  # what Chinese Windows saves
+        "utf16.txt": f"备注 {SECRET}\n".encode("utf-16"),
         "letter.docx": docs.docx_bytes(),
         "sheet.xlsx": docs.xlsx_bytes(),
         "turned.png": docs.png(image.rotate(90, expand=True)),
@@ -68,7 +70,8 @@ def test_every_accepted_type_is_filed_with_its_text(vault_and_tmp, tmp_path):
     results = by_name(ingest.ingest_file(v, "admin", root, p) for p in ingest.candidates(root))
     assert {n: r.outcome for n, r in results.items()} == {n: "stored" for n in files}
     assert all(r.text_status == "done" for r in results.values()), {n: r.text_status for n, r in results.items()}
-    for name in ("text.pdf", "scan.pdf", "photo.jpg", "photo.png", "photo.webp", "notes.txt", "turned.png"):
+    for name in ("text.pdf", "scan.pdf", "photo.jpg", "photo.png", "photo.webp", "notes.txt", "gbk.txt",
+                 "utf16.txt", "turned.png"):
         with v.uow() as uow:
             version = uow.documents.get(results[name].document_id).latest
             text = v.blobs.read(version.text_blob_id).decode()

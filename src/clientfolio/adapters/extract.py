@@ -153,8 +153,6 @@ def sniff_kind(data: bytes, declared: str = "") -> str:
         return "application/pdf"
     if head.startswith(_CFB):
         return "application/x-cfb"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_like_gb18030(head):
-        return "text/plain"
     if declared.startswith("text/") and b"\x00" not in head:
         return "text/plain"
     return kind
@@ -284,19 +282,6 @@ def _plain(data: bytes, limits: Limits) -> Extraction:
     pages = _Pages(limits)
     pages.add(ExtractedPage(1, _clean(text), "layer"))
     return pages.result(1, notes)
-
-
-def _looks_like_gb18030(head: bytes) -> bool:
-    if not head or b"\x00" in head:
-        return False
-    for cut in range(4):  # the sample may end inside a multi-byte character
-        try:
-            text = head[: len(head) - cut].decode("gb18030")
-        except UnicodeDecodeError:
-            continue
-        controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r\f")
-        return controls * 100 <= len(text)
-    return False
 
 
 # --- Word and Excel --------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ def sniff(head: bytes) -> str:
     kind = filetype.guess(head)
     if kind is not None:
         return kind.mime
-    if _looks_like_text(head):
-        return "text/plain"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_like_text(head) or _looks_like_gb18030(head):
+        return "text/plain"  # UTF-16 with its mark, UTF-8, or GBK/GB18030 (what Chinese Windows saves)
     return "application/octet-stream"
 
 
@@ -70,4 +70,17 @@ def _looks_like_text(head: bytes) -> bool:
             return True
         except UnicodeDecodeError:
             continue
+    return False
+
+
+def _looks_like_gb18030(head: bytes) -> bool:
+    if not head or b"\x00" in head:
+        return False
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            text = head[: len(head) - cut].decode("gb18030")
+        except UnicodeDecodeError:
+            continue
+        controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r\f")
+        return controls * 100 <= len(text)
     return False
