@@ -12,6 +12,8 @@ Engines (each built and queried in its own forked process, so its RSS is its own
   c   plaintext tantivy, CJK character bigrams (phrase of bigrams per term; paperless-ngx 3's CJK way)
   d   plaintext SQLite FTS5 (unicode61) over jieba words, contentless table
   e   Whoosh (whoosh-reloaded; paperless-ngx's engine before 3.0) over jieba words, capped (it is slow)
+  f   plaintext PostgreSQL tsvector ('simple' over jieba words) with a GIN index, ts_rank; a throw-away
+      database on --pg-url, dropped afterwards (what "search on PostgreSQL's own full text" would cost)
 Every engine answers top-20 by BM25 plus the exact total of matches, query parsing included.
 """
 
@@ -48,7 +50,9 @@ LABELS = {
     "c": "plaintext tantivy, CJK bigrams",
     "d": "plaintext SQLite FTS5, jieba words",
     "e": "Whoosh, jieba words",
+    "f": "plaintext PostgreSQL tsvector + GIN, jieba words",
 }
+PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # --pg-url; engines run in forked children
 
 
 # ------------------------------------------------------------------------------------------------ engines
@@ -215,6 +219,62 @@ class WhooshEngine:
         return {}
 
 
+class PostgresEngine:
+    """tsvector over jieba words ('simple': no stemming, no stop words), GIN built after the load (as a bulk
+    import would), each query term a phraseto_tsquery, AND-ed; top-20 by ts_rank plus the exact count."""
+
+    def __init__(self, folder: Path):
+        import uuid
+
+        import psycopg
+
+        self.psycopg = psycopg
+        self.name = f"cf_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{self.name}"')
+        self.db = psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/" + self.name, autocommit=True)
+        self.db.execute("CREATE UNLOGGED TABLE t (id integer PRIMARY KEY, tsv tsvector NOT NULL)")
+        self.folder = folder
+
+    def add(self, docs) -> None:
+        rows = [(d.doc_id, " ".join(textnorm.analyze(d.text)[0])) for d in docs]
+        with self.db.cursor() as cur:
+            cur.executemany("INSERT INTO t VALUES (%s, to_tsvector('simple', %s))", rows)
+
+    def finish(self) -> None:
+        self.db.execute("CREATE INDEX t_tsv ON t USING gin (tsv)")
+        self.db.execute("VACUUM ANALYZE t")
+
+    def _where(self, q: str) -> tuple[str, list[str]]:
+        terms = [" ".join(t.words) for t in textnorm.query_terms(q).terms]
+        return " && ".join(["phraseto_tsquery('simple', %s)"] * len(terms)), terms
+
+    def top(self, q: str, **_):
+        tsq, params = self._where(q)
+        ids = [r[0] for r in self.db.execute(
+            f"SELECT id FROM t, (SELECT {tsq} AS q) AS qq WHERE tsv @@ q ORDER BY ts_rank(tsv, q) DESC LIMIT {TOP}",
+            params)]
+        total = self.db.execute(f"SELECT count(*) FROM t WHERE tsv @@ ({tsq})", params).fetchone()[0]
+        return total, ids
+
+    def all_ids(self, q: str):
+        tsq, params = self._where(q)
+        ids = {r[0] for r in self.db.execute(f"SELECT id FROM t WHERE tsv @@ ({tsq})", params)}
+        return None if len(ids) > MAX_LIMIT else ids
+
+    def index_bytes(self) -> int:
+        return self.db.execute("SELECT pg_total_relation_size('t')").fetchone()[0]
+
+    def extra(self) -> dict:
+        gin = self.db.execute("SELECT pg_relation_size('t_tsv')").fetchone()[0]
+        return {"GIN index": f"{gin / 1e6:,.1f} MB", "RSS": "the PostgreSQL server's, not counted"}
+
+    def close(self) -> None:
+        self.db.close()
+        with self.psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
 def make_engine(key: str, folder: Path):
     if key == "a":
         return KeyedEngine(folder, bigrams=True, mode="precise")
@@ -228,6 +288,8 @@ def make_engine(key: str, folder: Path):
         return Fts5Engine(folder)
     if key == "e":
         return WhooshEngine(folder)
+    if key == "f":
+        return PostgresEngine(folder)
     raise ValueError(f"unknown engine {key!r}")
 
 
@@ -271,6 +333,13 @@ def _engine_job(key: str, folder: Path, corpus_dir: Path, n_docs: int, queries, 
 def _measure_engine(key, folder, corpus_dir, n_docs, queries, truth) -> dict:
     textnorm.analyze("预热 warm-up")  # segmenter, stemmer and OpenCC loaded before the clock starts
     eng = make_engine(key, folder)
+    try:
+        return _measure_built(key, eng, folder, corpus_dir, n_docs, queries, truth)
+    finally:
+        getattr(eng, "close", lambda: None)()
+
+
+def _measure_built(key, eng, folder, corpus_dir, n_docs, queries, truth) -> dict:
     spent = 0.0
     for docs in stored_batches(corpus_dir, stop=n_docs):
         t0 = time.perf_counter()
@@ -280,7 +349,7 @@ def _measure_engine(key, folder, corpus_dir, n_docs, queries, truth) -> dict:
     eng.finish()
     spent += time.perf_counter() - t0
     rss_built, _ = _rss()
-    size = _du(folder)
+    size = eng.index_bytes() if hasattr(eng, "index_bytes") else _du(folder)
     for q in queries:  # warm-up pass
         eng.top(q.text)
     lat: dict[str, list[float]] = {k: [] for k in KINDS}
@@ -468,7 +537,9 @@ def main(argv=None) -> int:
     ap.add_argument("--whoosh-cap", type=int)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--workdir", type=Path, help="where corpora and indexes go (default: a temp folder)")
+    ap.add_argument("--pg-url", default=PG_URL, help="PostgreSQL server for engine f (a database is made there)")
     args = ap.parse_args(argv)
+    globals()["PG_URL"] = args.pg_url
     t0 = time.perf_counter()
     results = run(args.quick, tuple(args.size or (100_000,)), engines=tuple(args.engines.split(",")),
                   whoosh_cap=args.whoosh_cap, workdir=args.workdir,
