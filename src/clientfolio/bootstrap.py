@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import partial
 from pathlib import Path
@@ -15,12 +16,15 @@ from clientfolio.adapters.classifier import MODEL_FILE, Classifier, load_rules
 from clientfolio.adapters.extract import Extractor
 from clientfolio.adapters.jobs import JobQueue
 from clientfolio.adapters.ocr import RapidOcrEngine, engine_available as ocr_available
+from clientfolio.adapters.passwords import Argon2Passwords, Totp
 from clientfolio.adapters.crypto import (FieldCipher, Keyring, decode_master_key, generate_master_key,
                                          read_key_file, write_key_file)
 from clientfolio.adapters.search_index import KeyedSearchIndex
 from clientfolio.adapters.similarity import KeyedMinHash
 from clientfolio.adapters.settings import default_home, load_taxonomy, read_settings, write_config
 from clientfolio.adapters.uow import SqlUnitOfWork
+from clientfolio.adapters.webhook_sender import HttpSender
+from clientfolio.domain import webhooks as webhook_rules
 from clientfolio.domain.errors import Conflict, NotInitialized, WrongKey
 from clientfolio.services import worker
 from clientfolio.services.context import Vault
@@ -59,8 +63,16 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
     anchor = AuditAnchor(settings.home / "audit.head", keyring)
     from clientfolio.adapters.backup import BackupEngine
 
+    def on_commit(actions: set[str]) -> None:  # an action webhooks may tell about: the worker delivers it
+        if vault.jobs is not None and not actions.isdisjoint(webhook_rules.EVENTS_BY_ACTION):
+            try:
+                vault.jobs.enqueue("deliver_webhooks")
+            except Exception as exc:  # noqa: BLE001 - the change is committed; the worker's tick catches up
+                logging.getLogger(__name__).warning("webhook delivery not queued (%s)", type(exc).__name__)
+
     vault = Vault(
-        uow=lambda read_only=False: SqlUnitOfWork(factory, blobs, audit_key, anchor, read_only=read_only),
+        uow=lambda read_only=False: SqlUnitOfWork(factory, blobs, audit_key, anchor, read_only=read_only,
+                                                  after_commit=on_commit),
         audit_anchor=anchor.read,
         blobs=blobs, fields=FieldCipher(keyring), taxonomy=load_taxonomy(settings.home),
         naming_template=settings.naming_template, home=settings.home, audit_key=audit_key,
@@ -76,6 +88,9 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
         rules=load_rules(settings.home, vault.taxonomy), model_path=settings.home / MODEL_FILE,
         feature_key=keyring.subkey("classifier-features"), model_key=keyring.subkey("classifier-model"))
     vault.auto_file_threshold = settings.auto_file_threshold
+    vault.passwords, vault.second_factor = Argon2Passwords(), Totp()
+    vault.auth, vault.auth_key = settings.auth, keyring.subkey("auth")
+    vault.webhook_sender = HttpSender()
     vault.jobs.set_handler(partial(worker.run_job, vault))
     return vault
 

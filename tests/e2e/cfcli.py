@@ -63,10 +63,12 @@ class Result:
         return f"Result(args={self.args!r}, rc={self.rc}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
 
 
-def run_cli(*args, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None) -> Result:
+def run_cli(*args, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None,
+            input: str | None = None) -> Result:
     argv = [str(a) for a in args]
     proc = subprocess.run(CLI_CMD + argv, capture_output=True, text=True, encoding="utf-8", errors="replace",
-                          env=env if env is not None else clean_env(), timeout=timeout, cwd=cwd)
+                          env=env if env is not None else clean_env(), timeout=timeout, cwd=cwd,
+                          input=input)
     return Result(argv, proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -84,9 +86,9 @@ class Cli:
         self.history: list[Result] = []
 
     def __call__(self, *args, user: str | None = None, rc: int | None = 0, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> Result:
+                 cwd: Path | None = None, input: str | None = None) -> Result:
         pre = ["--home", self.home] + (["--user", user] if user else [])
-        result = run_cli(*pre, *args, env=env if env is not None else self.env, cwd=cwd)
+        result = run_cli(*pre, *args, env=env if env is not None else self.env, cwd=cwd, input=input)
         self.history.append(result)
         if rc is not None:
             assert result.rc == rc, f"expected exit {rc}, got {result!r}"

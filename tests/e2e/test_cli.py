@@ -80,6 +80,8 @@ def test_demo_then_status_json(cli):
     assert all(d["sensitivity"] != "sensitive" for d in reader["items"])  # a viewer sees no sensitive document
     assert reader["total"] < admin_docs.json["total"]
     assert_no_secret(cli.history, key_text(cli.home))
+    # The demo users (and the admin, who had none) can sign in with the password the demo prints.
+    assert loaded["demo_password"] and set(loaded["users_with_demo_password"]) == set(loaded["users"]) | {"admin"}
 
 
 def test_full_flow(vault_cli, tmp_path):
@@ -286,3 +288,44 @@ def test_backup_create_verify_restore_round_trip(vault_cli, tmp_path):
     assert (tmp_path / "r1.pdf").read_bytes() == f1.read_bytes()
     assert (tmp_path / "r2.pdf").read_bytes() == f2.read_bytes()
     assert_no_secret(cli.history + r.history, key, RESIDENT_ID)
+
+
+def test_passwords_lock_out_and_api_tokens_from_the_command_line(vault_cli):
+    cli = vault_cli
+    password = "Blue-Lantern-4471"
+    cli("user", "add", "clara", "--role", "clerk")
+    cli("user", "add", "vera", "--role", "viewer")
+    weak, mine, denied = cli.many(
+        call("user", "passwd", "clara", "--password-stdin", input="clara-2024\n", rc=None),
+        call("user", "passwd", "vera", "--password-stdin", input="Paper-Crane-5518\n"),
+        call("user", "passwd", "clara", "--password-stdin", input=password + "\n", user="vera", rc=None))
+    assert_error(weak, 2, "too short")
+    assert "password of vera set" in mine.out
+    assert_error(denied, 4, "permission denied")
+    cli("user", "passwd", "clara", "--password-stdin", input=password + "\n")
+    # Your own password needs the current one (the second line).
+    wrong, right = (cli("user", "passwd", "clara", "--password-stdin", user="clara", rc=None,
+                        input=f"Green-Meadow-7312\n{current}\n") for current in ("not-the-password", password))
+    assert_error(wrong, 4, "current password is wrong")
+    assert "password of clara set" in right.out
+    made = cli.json("token", "create", "nightly", "--scope", "customer.read,document.read_meta",
+                    "--expires-in-days", "30", user="clara")
+    assert made["token"].startswith(made["prefix"] + "_") and made["scope"] == ["customer.read", "document.read_meta"]
+    beyond, listed, other, text = cli.many(
+        call("token", "create", "admin-ish", "--scope", "user.manage", user="clara", rc=None),
+        call("token", "list", "--json", user="clara"),
+        call("token", "list", "--of", "clara", "--json"),
+        call("token", "list", user="clara"))
+    assert_error(beyond, 2, "only narrow")
+    assert [t["prefix"] for t in listed.json] == [made["prefix"]] == [t["prefix"] for t in other.json]
+    assert made["prefix"] in text.out
+    revoked = cli.json("token", "revoke", str(made["id"]), user="clara")
+    assert revoked["revoked_at"]
+    unlocked, reset, signed_out = cli.many(call("user", "unlock", "clara", "--json"),
+                                           call("user", "reset-2fa", "clara"), call("user", "sign-out", "clara"))
+    assert unlocked.json["name"] == "clara" and "reset" in reset.out and "0 session" in signed_out.out
+    events = cli.json("audit", "log", "--action", "user.password")
+    assert {e["outcome"] for e in events} == {"ok", "denied"}
+    shown_once = [r for r in cli.history if "token" in r.args and "create" in r.args]  # the token's one showing
+    assert_no_secret([r for r in cli.history if r not in shown_once], password, "Green-Meadow-7312",
+                     "Paper-Crane-5518", made["token"])

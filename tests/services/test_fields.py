@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text as sql
 
-from clientfolio.domain.errors import InvalidInput, PermissionDenied
+from clientfolio.domain.errors import InvalidInput, NotFound, PermissionDenied
 from clientfolio.services import audit, customers, documents, fields, ingest
 
 RID = "11010519491231002X"
@@ -96,6 +96,12 @@ def test_an_invalid_value_is_never_written(staffed):
         fields.confirm_fields(vault=v, actor="max", document_id=d.id, only=["resident_id"])
     fields.confirm_fields(vault=v, actor="max", document_id=d.id)  # the valid rest (none writable here)
     assert customers.show_customer(vault=v, actor="admin", code=code).identifiers == []
+
+
+def test_a_version_that_does_not_exist_is_not_found(card):
+    v, code, front, back = card
+    with pytest.raises(NotFound, match="no version 9"):
+        fields.show_fields(vault=v, actor="max", document_id=front, version=9)
 
 
 def test_rejecting_keeps_the_vault_as_it_was(card):

@@ -28,19 +28,23 @@ import pkgutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from sqlalchemy import select
 from stdnum.cn import ric
 
 from clientfolio import bootstrap
 from clientfolio.adapters import orm
+from clientfolio.adapters.webhook_sender import HttpSender
 from clientfolio.domain.errors import InvalidInput, NotFound, PermissionDenied
+from clientfolio.domain.model import utcnow
 from clientfolio.domain.queries import AuditFilter
-from clientfolio.services import (audit, backups, classification, customers, demo, documents, fields, inbox, ingest, search, summary, users,
-                                  versions)
+from clientfolio.services import (audit, auth, backups, classification, customers, demo, documents, fields, inbox, ingest,
+                                  search, second_factor, summary, tokens, users, versions, webhooks)
 from clientfolio.services import vault as vault_services
 from clientfolio.services.context import Vault
 
@@ -92,6 +96,8 @@ add_sensitive_version                 D     D      A       D      A      D      
 list_versions_theirs                  A     A      A       A      A      D         D
 list_versions_mine                    A     A      A       A      A      A         D
 list_sensitive_versions               D     D      A       A      A      D         D
+version_size_theirs                   A     A      A       A      A      D         D
+version_size_sensitive                D     D      A       A      A      D         D
 read_content_theirs                   A     A      A       D      A      D         D
 read_content_mine                     A     A      A       D      A      A         D
 read_sensitive_content                D     D      A       D      A      D         D
@@ -129,6 +135,23 @@ classifier_suggest_file               D     A      A       D      A      A      
 show_fields                           A     A      A       D      A      D         D
 confirm_fields                        D     A      A       D      A      D         D
 reject_fields                         D     A      A       D      A      D         D
+set_own_password                      A     A      A       A      A      A         D
+set_password_other                    D     D      D       D      A      D         D
+unlock_user                           D     D      D       D      A      D         D
+sign_out_everywhere                   A     A      A       A      A      A         D
+start_totp                            A     A      A       A      A      A         D
+confirm_totp                          A     A      A       A      A      A         D
+disable_totp                          A     A      A       A      A      A         D
+new_recovery_codes                    A     A      A       A      A      A         D
+reset_second_factor                   D     D      D       D      A      D         D
+create_token                          A     A      A       A      A      A         D
+list_tokens                           A     A      A       A      A      A         D
+revoke_token                          A     A      A       A      A      A         D
+register_webhook                      D     D      D       D      A      D         D
+list_webhooks                         D     D      D       D      A      D         D
+remove_webhook                        D     D      D       D      A      D         D
+list_webhook_deliveries               D     D      D       D      A      D         D
+redeliver_webhook                     D     D      D       D      A      D         D
 """
 
 
@@ -187,6 +210,7 @@ class World:
     mine: Side  # owned by olga
     theirs: Side  # owned by admin
     backup_dir: Path | None = None
+    passwords_set: bool = False
 
 
 def staff(vault: Vault) -> None:
@@ -609,6 +633,117 @@ def _load_demo(v, actor, w, _):
     assert demo.load_demo(vault=v, actor=actor)["documents"] == 6
 
 
+KNOWN_PASSWORD = "Matrix-Known-Pass-2024"
+
+
+def _with_passwords(v, w):
+    """Every acting user has KNOWN_PASSWORD (set once per world by admin; the admin's own by itself)."""
+    if w.passwords_set:
+        return
+    for name in ACTOR.values():
+        current = None
+        if name == "admin":  # the demo case may have given it the demo password
+            with v.uow() as uow:
+                stored = uow.users.by_name("admin").password_hash
+            if stored is not None:
+                current = next(p for p in (KNOWN_PASSWORD, demo.DEMO_PASSWORD) if v.passwords.verify(stored, p))
+        auth.set_password(vault=v, actor="admin", name=name, new_password=KNOWN_PASSWORD, current_password=current)
+    w.passwords_set = True
+
+
+def _set_own_password(v, actor, w, _):
+    view = auth.set_password(vault=v, actor=actor, name=actor, new_password=KNOWN_PASSWORD,
+                             current_password=KNOWN_PASSWORD)
+    assert view.name == actor
+
+
+def _set_password_other(v, actor, w, name):
+    assert auth.set_password(vault=v, actor=actor, name=name, new_password=KNOWN_PASSWORD).name == name
+
+
+def _unlock_user(v, actor, w, name):
+    assert auth.unlock_user(vault=v, actor=actor, name=name).name == name
+
+
+def _sign_out_everywhere(v, actor, w, _):
+    assert auth.sign_out_everywhere(vault=v, actor=actor) == 0  # nobody here has signed in
+
+
+def _start_totp(v, actor, w, _):
+    started = second_factor.start_totp(vault=v, actor=actor)
+    assert started.uri.startswith("otpauth://totp/") and "<svg" in started.qr_svg
+
+
+def _totp_cycle(then_new_codes: bool):
+    """Set up, (replace the recovery codes,) and turn off again with a recovery code: each case leaves the
+    user as it found them."""
+    def run(v, actor, w, _):
+        app = pyotp.TOTP(second_factor.start_totp(vault=v, actor=actor).secret)
+        codes = second_factor.confirm_totp(vault=v, actor=actor, code=app.now())
+        assert len(codes) == 10
+        if then_new_codes:
+            codes = second_factor.new_recovery_codes(vault=v, actor=actor, code=app.at(utcnow() + timedelta(seconds=30)))
+        assert not second_factor.disable_totp(vault=v, actor=actor, code=codes[0]).disabled
+    return run
+
+
+def _reset_second_factor(v, actor, w, name):
+    assert second_factor.reset_second_factor(vault=v, actor=actor, name=name).name == name
+
+
+def _create_token(v, actor, w, _):
+    made = tokens.create_token(vault=v, actor=actor, name=f"t {uniq()}", scope=["customer.read"])
+    assert made.token.startswith(made.view.prefix) and made.view.user == actor
+
+
+def _list_tokens(v, actor, w, _):
+    assert all(t.user == actor for t in tokens.list_tokens(vault=v, actor=actor))
+
+
+def _revoke_token(v, actor, w, _):
+    made = tokens.create_token(vault=v, actor=actor, name=f"t {uniq()}")
+    assert tokens.revoke_token(vault=v, actor=actor, token_id=made.view.id).revoked_at is not None
+
+
+def _version_size(which, sensitive):
+    def run(v, actor, w, _):
+        d = _doc(w, which, sensitive)
+        assert versions.version_size(vault=v, actor=actor, document_id=d.id, version=1) == len(d.v1)
+    return run
+
+
+def _webhook(v, w):
+    return webhooks.register_webhook(vault=v, actor="admin", url="http://127.0.0.1:9/hook").webhook.id
+
+
+def _webhook_delivery(v, w):
+    hook = _webhook(v, w)
+    customers.add_customer(vault=v, actor="admin", name=f"hook {uniq()}", kind="person", tier="standard")
+    webhooks.dispatch(vault=v, sender=HttpSender(timeout=2))  # port 9 refuses: the delivery waits to be retried
+    return webhooks.list_deliveries(vault=v, actor="admin", webhook_id=hook).items[0].id
+
+
+def _register_webhook(v, actor, w, _):
+    made = webhooks.register_webhook(vault=v, actor=actor, url="https://hooks.example/cf", events=["customer.created"])
+    assert made.secret.startswith("whsec_") and made.webhook.endpoint == "https://hooks.example"
+
+
+def _list_webhooks(v, actor, w, hook):
+    assert hook in [h.id for h in webhooks.list_webhooks(vault=v, actor=actor)]
+
+
+def _remove_webhook(v, actor, w, hook):
+    assert webhooks.remove_webhook(vault=v, actor=actor, webhook_id=hook).active is False
+
+
+def _list_webhook_deliveries(v, actor, w, hook):
+    assert webhooks.list_deliveries(vault=v, actor=actor, webhook_id=hook).total == 0
+
+
+def _redeliver(v, actor, w, delivery):
+    assert webhooks.redeliver(vault=v, actor=actor, delivery_id=delivery).status == "pending"
+
+
 META = "customer.read document.read_meta"  # the read check every single-document action starts with
 
 ACTIONS: dict[str, Case] = {
@@ -693,6 +828,27 @@ ACTIONS: dict[str, Case] = {
                                META + " document.read_content"),
     "classifier_suggest_file": case("classification.suggest_for_file", _classifier_suggest_file,
                                     "document.create"),
+    "set_own_password": case("auth.set_password", _set_own_password, "account.self", prep=_with_passwords),
+    "set_password_other": case("auth.set_password", _set_password_other, "user.manage", prep=_new_user),
+    "unlock_user": case("auth.unlock_user", _unlock_user, "user.manage", prep=_new_user),
+    "sign_out_everywhere": case("auth.sign_out_everywhere", _sign_out_everywhere, "account.self"),
+    "start_totp": case("second_factor.start_totp", _start_totp, "account.self"),
+    "confirm_totp": case("second_factor.confirm_totp", _totp_cycle(False), "account.self"),
+    "disable_totp": case("second_factor.disable_totp", _totp_cycle(False), "account.self"),
+    "new_recovery_codes": case("second_factor.new_recovery_codes", _totp_cycle(True), "account.self"),
+    "reset_second_factor": case("second_factor.reset_second_factor", _reset_second_factor, "user.manage",
+                                prep=_new_user),
+    "create_token": case("tokens.create_token", _create_token, "account.self"),
+    "list_tokens": case("tokens.list_tokens", _list_tokens, "account.self"),
+    "revoke_token": case("tokens.revoke_token", _revoke_token, "account.self"),
+    "version_size_theirs": case("versions.version_size", _version_size("theirs", False), META),
+    "version_size_sensitive": case("versions.version_size", _version_size("theirs", True), META),
+    "register_webhook": case("webhooks.register_webhook", _register_webhook, "webhook.manage"),
+    "list_webhooks": case("webhooks.list_webhooks", _list_webhooks, "webhook.manage", prep=_webhook),
+    "remove_webhook": case("webhooks.remove_webhook", _remove_webhook, "webhook.manage", prep=_webhook),
+    "list_webhook_deliveries": case("webhooks.list_deliveries", _list_webhook_deliveries, "webhook.manage",
+                                    prep=_webhook),
+    "redeliver_webhook": case("webhooks.redeliver", _redeliver, "webhook.manage", prep=_webhook_delivery),
 }
 
 # --------------------------------------------------------------------------------------------------

@@ -275,3 +275,22 @@ def test_put_and_verify_stream_in_constant_memory(tmp_path):
     assert blob.size == size == total
     assert put_peak < 16 << 20, f"put peaked at {put_peak / 2**20:.1f} MiB"
     assert verify_peak < 16 << 20, f"verify peaked at {verify_peak / 2**20:.1f} MiB"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(min_size=0, max_size=200), offset=st.integers(min_value=0, max_value=220))
+def test_reading_from_an_offset_gives_the_tail(tmp_path, data, offset):
+    store = make_store(tmp_path / f"b{offset}", chunk_size=16)
+    blob = store.put([data])
+    assert b"".join(store.open(blob.blob_id, expected_sha256=blob.sha256, offset=offset)) == data[offset:]
+
+
+def test_reading_from_an_offset_still_detects_a_tampered_chunk(store):
+    blob = store.put([bytes(range(100))])
+    path = store.raw_path(blob.blob_id)
+    raw = bytearray(path.read_bytes())
+    raw[HEADER.size + 3 * (16 + TAG) + 2] ^= 1  # the fourth chunk (bytes 48..63)
+    path.write_bytes(bytes(raw))
+    assert b"".join(store.open(blob.blob_id, offset=64)) == bytes(range(64, 100))
+    with pytest.raises(IntegrityFailure):
+        b"".join(store.open(blob.blob_id, offset=50))

@@ -24,15 +24,16 @@ from pathlib import Path
 import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sklearn.feature_extraction import FeatureHasher
-from sklearn.linear_model import SGDClassifier
-from sklearn.model_selection import train_test_split
+from typing import TYPE_CHECKING
 
 from clientfolio.adapters import textnorm
 from clientfolio.adapters.fsutil import fsync_dir
 from clientfolio.domain.classification import RuleSet, Suggestion, rules_from_dict
 from clientfolio.domain.errors import InvalidInput, WrongKey
 from clientfolio.domain.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # scikit-learn takes seconds to import: only commands that learn or suggest pay for it
+    from sklearn.linear_model import SGDClassifier
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "classification.toml"
 MODEL_FILE = "classifier.bin"
@@ -76,6 +77,7 @@ class Classifier:
 
     # -- features ------------------------------------------------------------------------------------
     def _features(self, texts: list[str]):
+        from sklearn.feature_extraction import FeatureHasher
         hasher = FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False)
         cache: dict[str, str] = {}  # each distinct token hashed once per call; gone (with its words) after it
         return hasher.transform(self._keyed_tokens(t, cache) for t in texts)
@@ -124,6 +126,7 @@ class Classifier:
         if held < classes or len(labels) - held < classes:
             raise InvalidInput(f"{len(labels)} documents in {classes} classes are too few to hold out one of each "
                                f"and learn from the rest: file more documents, or change --holdout")
+        from sklearn.model_selection import train_test_split
         x_train, x_test, y_train, y_test = train_test_split(texts, labels, test_size=held, random_state=seed,
                                                             stratify=labels)
         model = _fit_classes(self._features(x_train), y_train)
@@ -145,6 +148,7 @@ class Classifier:
         for tag, n in counts.items():  # one-vs-rest, for tags with enough examples on both sides
             y = [tag in ts for ts in tags]
             if n >= 3 and len(texts) - n >= 3:
+                from sklearn.linear_model import SGDClassifier
                 model["tags"][tag] = SGDClassifier(loss="log_loss", random_state=7, max_iter=50, tol=None).fit(x, y)
         self._save(model)
         return {"classes": sorted(set(labels)), "tags": sorted(model["tags"])}
@@ -194,6 +198,8 @@ class Classifier:
 
 
 def _fit_classes(x, labels: list[str]) -> SGDClassifier:
+    from sklearn.linear_model import SGDClassifier
+
     return SGDClassifier(loss="log_loss", alpha=1e-5, random_state=7, max_iter=50, tol=None,
                          class_weight="balanced").fit(x, labels)
 

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 
 JOB_NAME = "clientfolio.job"
@@ -27,6 +27,10 @@ class JobQueue:
             self.huey = SqliteHuey(name, filename=str(home / "jobs.db"), results=False)
         self._handler = handler
         self._task = self.huey.task(retries=retries, retry_delay=retry_delay, name=JOB_NAME)(self._run)
+        self.huey.periodic_task(crontab(minute="*"), name="clientfolio.tick")(self._tick)
+
+    def _tick(self) -> None:
+        self._run("tick", {})
 
     def set_handler(self, handler: Callable[[str, dict], None]) -> None:
         self._handler = handler
@@ -44,7 +48,7 @@ class JobQueue:
         return self.huey.pending_count()
 
     def consumer(self, *, workers: int = 1, worker_type: str = "thread"):
-        return self.huey.create_consumer(workers=workers, worker_type=worker_type, periodic=False,
+        return self.huey.create_consumer(workers=workers, worker_type=worker_type, periodic=True,
                                          initial_delay=0.1, max_delay=2.0, check_worker_health=True)
 
     def drain(self) -> int:

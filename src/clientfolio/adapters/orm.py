@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timezone
+
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint, BigInteger)
+                        MetaData, String, Table, Text, UniqueConstraint, BigInteger, false)
 from sqlalchemy.orm import registry, relationship
+from sqlalchemy.types import TypeDecorator
 
 from clientfolio.domain.audit import AuditEvent
+from clientfolio.domain.credentials import ApiToken, RecoveryCode, SignInSession
 from clientfolio.domain.model import (Customer, CustomerIdentifier, Document, DocumentTag, InboxItem, User,
                                       Version)
 
@@ -18,7 +22,20 @@ metadata = MetaData(naming_convention={
 })
 mapper_registry = registry(metadata=metadata)
 
-UTC = DateTime(timezone=True)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timestamps come back timezone-aware (UTC) from every backend: SQLite keeps no zone and would hand back
+    naive values, which then serialize without one and compare badly with aware ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+UTC = UtcDateTime()
 
 vault_meta = Table(
     "vault_meta", metadata,
@@ -34,6 +51,14 @@ users = Table(
     Column("own_customers_only", Boolean, nullable=False, default=False),
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", UTC, nullable=False),
+    # Sign-in (migration 0006): the password as an argon2id hash, the TOTP secret sealed with the field key.
+    Column("password_hash", String(255), nullable=True),
+    Column("password_changed_at", UTC, nullable=True),
+    Column("totp_secret_sealed", LargeBinary, nullable=True),
+    Column("totp_enabled", Boolean, nullable=False, server_default=false()),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("failed_sign_ins", Integer, nullable=False, server_default="0"),
+    Column("locked_at", UTC, nullable=True),
 )
 
 customers = Table(
@@ -162,6 +187,86 @@ audit_events = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# Sign-in security (migration 0006). Tokens are stored as SHA-256 (sessions, API tokens) or a keyed hash
+# (recovery codes); never the value itself.
+recovery_codes = Table(
+    "recovery_codes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("used_at", UTC, nullable=True),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the session token
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTC, nullable=False),
+    Column("last_seen_at", UTC, nullable=False),
+    Column("ends_at", UTC, nullable=False),  # the absolute limit (or the end of the wait for a second factor)
+    Column("second_factor_done", Boolean, nullable=False),
+    Column("client_address", String(64), nullable=False),
+    Column("user_agent", String(200), nullable=False),
+    Column("revoked_at", UTC, nullable=True),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("client_address", String(64), nullable=False, index=True),
+    Column("at", UTC, nullable=False, index=True),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),  # "cf_" and 8 characters: shown in lists and audit events
+    Column("scope", Text, nullable=True),  # JSON list of actions; NULL: whatever the role allows
+    Column("created_at", UTC, nullable=False),
+    Column("expires_at", UTC, nullable=False),
+    Column("last_used_at", UTC, nullable=True),
+    Column("revoked_at", UTC, nullable=True),
+)
+
+# Webhooks (migration 0007): endpoints and every delivery to them. The address and the signing secret are
+# sealed like customer fields; payloads carry ids and codes only, never a document's or a customer's content.
+webhooks = Table(
+    "webhooks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url_sealed", LargeBinary, nullable=False),
+    Column("endpoint", String(300), nullable=False),  # scheme://host:port only: what lists show
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event types
+    Column("description", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("after_seq", BigInteger, nullable=False),  # audit events up to this one happened before it existed
+    Column("created_by", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTC, nullable=False),
+    Column("removed_at", UTC, nullable=True),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("webhook_id", ForeignKey("webhooks.id"), nullable=False),
+    Column("event_id", String(36), nullable=False, unique=True),  # X-Clientfolio-Delivery: receivers dedupe by it
+    Column("event_type", String(40), nullable=False),
+    Column("event_key", String(120), nullable=False),  # what the event is about: each is delivered once per hook
+    Column("payload", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTC, nullable=False),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", String(200), nullable=True),
+    Column("created_at", UTC, nullable=False),
+    Column("delivered_at", UTC, nullable=True),
+    UniqueConstraint("webhook_id", "event_key", name="uq_webhook_deliveries_webhook_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
 _mapped = False
 
 
@@ -184,3 +289,6 @@ def start_mappers() -> None:
     })
     mapper_registry.map_imperatively(AuditEvent, audit_events)
     mapper_registry.map_imperatively(InboxItem, inbox_items)
+    mapper_registry.map_imperatively(SignInSession, sessions)
+    mapper_registry.map_imperatively(ApiToken, api_tokens)
+    mapper_registry.map_imperatively(RecoveryCode, recovery_codes)

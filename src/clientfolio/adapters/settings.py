@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from clientfolio.domain.credentials import AuthSettings, auth_settings_from_config
 from clientfolio.domain.errors import InvalidInput
 from clientfolio.domain.naming import DEFAULT_TEMPLATE, validate_template
 from clientfolio.domain.taxonomy import Taxonomy, merge_taxonomies, taxonomy_from_dict
@@ -24,6 +25,7 @@ class Settings:
     max_upload_bytes: int
     redis_url: str | None = None  # background jobs in Redis; default a SQLite queue in the home (jobs.db)
     auto_file_threshold: float = 0.85  # ingestion files under a suggested category at or above this confidence
+    auth: AuthSettings = field(default_factory=AuthSettings)  # [auth]: sessions, lock-out, second factor roles
 
     @property
     def blob_root(self) -> Path:
@@ -49,8 +51,12 @@ def read_settings(home: Path) -> Settings:
     threshold = config.get("auto_file_threshold", 0.85)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise InvalidInput(f"{CONFIG_NAME}: auto_file_threshold must be a number between 0 and 1")
+    auth = config.get("auth", {})
+    if not isinstance(auth, dict):
+        raise InvalidInput(f"{CONFIG_NAME}: auth must be a table ([auth])")
     return Settings(home=home, database_url=url, key_file=key_file, naming_template=template,
-                    max_upload_bytes=max_mb * 1024 * 1024, redis_url=redis_url, auto_file_threshold=float(threshold))
+                    max_upload_bytes=max_mb * 1024 * 1024, redis_url=redis_url, auto_file_threshold=float(threshold),
+                    auth=auth_settings_from_config(auth))
 
 
 def write_config(home: Path, values: dict) -> None:

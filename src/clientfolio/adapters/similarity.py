@@ -13,7 +13,6 @@ import re
 import unicodedata
 
 import numpy as np
-from datasketch import MinHash
 
 NUM_PERM = 128
 SHINGLE = 4
@@ -34,6 +33,8 @@ class KeyedMinHash:
         flat = _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
         if len(flat) < MIN_CHARS:
             return None
+        from datasketch import MinHash  # imports scipy (2 s): only the text jobs that sign pay for it
+
         m = MinHash(num_perm=NUM_PERM, hashfunc=self._hash)
         m.update_batch(flat[i:i + SHINGLE].encode("utf-8") for i in range(len(flat) - SHINGLE + 1))
         return m.hashvalues.astype("<u4").tobytes()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from sqlalchemy.orm import sessionmaker
 
 from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository, DocumentRepository,
                                                InboxRepository, MetaRepository, UserRepository)
 from clientfolio.adapters.audit_anchor import AuditAnchor
+from clientfolio.adapters.webhook_repository import WebhookRepository
 from clientfolio.adapters.auth_repositories import AuthRepository
 from clientfolio.adapters.database import READ_ONLY
 from clientfolio.domain.model import utcnow
@@ -17,8 +19,10 @@ from clientfolio.domain.ports import BlobStore
 
 class SqlUnitOfWork:
     def __init__(self, factory: sessionmaker, blobs: BlobStore, audit_key: bytes,
-                 anchor: AuditAnchor | None = None, *, read_only: bool = False):
+                 anchor: AuditAnchor | None = None, *, read_only: bool = False,
+                 after_commit: Callable[[set[str]], None] | None = None):
         self._factory = factory
+        self.after_commit = after_commit  # told the audited actions of each commit (webhooks start from it)
         self.read_only = read_only
         self.anchor = anchor
         self._audit_key = audit_key
@@ -36,6 +40,8 @@ class SqlUnitOfWork:
         self.meta = MetaRepository(self.session)
         self.inbox = InboxRepository(self.session)
         self.auth = AuthRepository(self.session)
+        self.webhooks = WebhookRepository(self.session)
+        self._actions: set[str] = set()
         self.via: str | None = None  # set by services.context.acting_user for a token: noted in every event
         self._written_blobs = []
         return self
@@ -63,8 +69,12 @@ class SqlUnitOfWork:
         self.audit.forget_head()
         if head is not None and self.anchor is not None:
             self.anchor.advance(*head)
+        actions, self._actions = self._actions, set()
+        if actions and self.after_commit is not None:
+            self.after_commit(actions)
 
     def rollback(self) -> None:
+        self._actions = set()
         self.session.rollback()
         self.audit.forget_head()
         self._discard_blobs()
@@ -82,6 +92,7 @@ class SqlUnitOfWork:
         via = getattr(actor, "via", None) or self.via  # a domain.credentials.Principal, or acting_user's
         if via and "via" not in (details or {}):
             details = {**(details or {}), "via": via}
+        self._actions.add(action)
         self.audit.append(at=utcnow(), actor=str(actor), action=action, object_type=object_type,
                           object_id=str(object_id), customer_code=customer_code, outcome=outcome,
                           details=details or {})

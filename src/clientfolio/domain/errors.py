@@ -17,6 +17,10 @@ class InvalidInput(ClientfolioError):
     code = "invalid-input"
 
 
+class NothingToChange(InvalidInput):
+    """An edit whose values are all the current ones (the HTTP API answers a PATCH like that with the record)."""
+
+
 class NotFound(ClientfolioError):
     code = "not-found"
 
@@ -31,6 +35,19 @@ class PermissionDenied(ClientfolioError):
         self.object_type = object_type
         self.object_id = object_id
         self.customer_code = customer_code
+
+
+class NotAuthenticated(ClientfolioError):
+    """Sign-in failed, or a session or token is missing, expired or revoked. Messages never say which part of
+    a user name / password pair was wrong."""
+
+    code = "not-authenticated"
+
+
+class RateLimited(ClientfolioError):
+    """Too many failed sign-ins from one client address: refused without checking anything."""
+
+    code = "rate-limited"
 
 
 class Duplicate(ClientfolioError):

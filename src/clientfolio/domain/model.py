@@ -58,6 +58,16 @@ class User:
     own_customers_only: bool
     disabled: bool
     created_at: datetime
+    # Sign-in (see domain/credentials.py). No password: the user cannot sign in until one is set.
+    password_hash: str | None
+    password_changed_at: datetime | None
+    totp_secret_sealed: bytes | None  # sealed with the field key; pending until totp_enabled
+    totp_enabled: bool
+    totp_last_step: int | None  # the last TOTP time step accepted: a code is never accepted twice
+    failed_sign_ins: int
+    locked_at: datetime | None
+    # Not stored: set for one unit of work when the user acts through a token (policy.narrow).
+    scope: frozenset[str] | None = None
 
     def __init__(self, name: str, role: Role, *, own_customers_only: bool = False):
         self.name = name
@@ -65,6 +75,12 @@ class User:
         self.own_customers_only = own_customers_only
         self.disabled = False
         self.created_at = utcnow()
+        self.password_hash = self.password_changed_at = None
+        self.totp_secret_sealed = None
+        self.totp_enabled = False
+        self.totp_last_step = None
+        self.failed_sign_ins = 0
+        self.locked_at = None
 
 
 class Customer:

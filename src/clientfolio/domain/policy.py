@@ -24,20 +24,22 @@ class Action(StrEnum):
     SENSITIVE_META = "sensitive.read_meta"
     AUDIT_READ = "audit.read"
     USER_MANAGE = "user.manage"
+    WEBHOOK_MANAGE = "webhook.manage"  # register endpoints, see their deliveries (administrators)
     USER_READ = "user.read"
     VAULT_MAINTAIN = "vault.maintain"  # check, gc, backups, keys
     INBOX_USE = "inbox.use"  # see and file ingested files no customer was matched to
     CLASSIFIER_TRAIN = "classifier.train"  # learn from (and so read) every filed document's text
+    ACCOUNT_SELF = "account.self"  # one's own password, second factor, sessions and API tokens
 
 
-_VIEWER = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.DOCUMENT_READ_CONTENT}
+_VIEWER = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.DOCUMENT_READ_CONTENT, Action.ACCOUNT_SELF}
 _CLERK = _VIEWER | {Action.CUSTOMER_CREATE, Action.CUSTOMER_EDIT, Action.DOCUMENT_CREATE,
                     Action.DOCUMENT_EDIT, Action.INBOX_USE}
 _MANAGER = _CLERK | {Action.SENSITIVE_READ, Action.SENSITIVE_META, Action.IDENTIFIER_UNMASK,
                      Action.DOCUMENT_DELETE, Action.DOCUMENT_RESTORE, Action.CUSTOMER_MERGE,
                      Action.CLASSIFIER_TRAIN}
 _AUDITOR = {Action.CUSTOMER_READ, Action.DOCUMENT_READ_META, Action.SENSITIVE_META,
-            Action.AUDIT_READ, Action.USER_READ}
+            Action.AUDIT_READ, Action.USER_READ, Action.ACCOUNT_SELF}
 
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset(_VIEWER),
@@ -52,7 +54,26 @@ _SCOPED = {a for a in Action if a.value.split(".")[0] in {"customer", "identifie
 
 
 def allows(user: User, action: Action) -> bool:
-    return not user.disabled and action in PERMISSIONS[Role(user.role)]
+    """The role allows it and, when the user acts through a token (or an unfinished sign-in), so does its scope."""
+    return not user.disabled and action in PERMISSIONS[Role(user.role)] and in_scope(user, action)
+
+
+def in_scope(user: User, action: Action) -> bool:
+    scope = getattr(user, "scope", None)
+    return scope is None or action.value in scope
+
+
+def narrow(user: User, scope: frozenset[str] | None) -> User:
+    """Limit `user` (for the rest of one unit of work) to `scope`: the effective rights are the role's
+    permissions intersected with every scope applied. None leaves the rights as they are."""
+    if scope is not None:
+        current = getattr(user, "scope", None)
+        user.scope = frozenset(scope) if current is None else current & frozenset(scope)
+    return user
+
+
+def effective_actions(user: User) -> frozenset[Action]:
+    return frozenset(a for a in PERMISSIONS[Role(user.role)] if allows(user, a))
 
 
 def may_see_customer(user: User, customer: Customer) -> bool:
@@ -73,8 +94,10 @@ def authorize(user: User, action: Action, *, customer: Customer | None = None,
     reason = None
     if user.disabled:
         reason = "account is disabled"
-    elif not allows(user, action):
+    elif action not in PERMISSIONS[Role(user.role)]:
         reason = f"role {user.role} may not {action.value}"
+    elif not in_scope(user, action):
+        reason = f"the token or sign-in in use does not allow {action.value}"
     elif customer is not None and action in _SCOPED and not may_see_customer(user, customer):
         reason = f"{user.name} may act only on their own customers"
     elif action == Action.INBOX_USE and user.own_customers_only:

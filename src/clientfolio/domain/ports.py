@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from clientfolio.domain.classification import Suggestion
@@ -20,7 +21,7 @@ class BlobStore(Protocol):
     def put(self, chunks: Iterable[bytes]) -> StoredBlob:
         """Encrypt and durably write (temp file, fsync, rename) before returning."""
 
-    def open(self, blob_id: str, *, expected_sha256: str | None = None) -> Iterator[bytes]:
+    def open(self, blob_id: str, *, expected_sha256: str | None = None, offset: int = 0) -> Iterator[bytes]:
         """Yield verified plaintext chunks; raise IntegrityFailure / BlobMissing."""
 
     def verify(self, blob_id: str, *, expected_sha256: str | None = None) -> int:
@@ -91,3 +92,32 @@ class DocumentClassifier(Protocol):
         """Learn from all of them and write the encrypted model (atomically)."""
 
     def has_model(self) -> bool: ...
+
+
+class PasswordHasher(Protocol):
+    """A slow, salted password hash (argon2id)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, stored: str, password: str) -> bool:
+        """False on a mismatch or an unreadable hash; never raises for a wrong password."""
+
+    def needs_rehash(self, stored: str) -> bool:
+        """Made with parameters other than the current ones: hash again after a successful sign-in."""
+
+    def verify_dummy(self, password: str) -> None:
+        """The same work as `verify`, for a user who does not exist (no timing oracle)."""
+
+
+class SecondFactor(Protocol):
+    """Time-based one-time passwords (RFC 6238) and recovery codes."""
+
+    def new_secret(self) -> str: ...
+
+    def provisioning(self, secret: str, *, account: str, issuer: str) -> tuple[str, str]:
+        """The otpauth:// URI and an SVG QR code of it."""
+
+    def matching_step(self, secret: str, code: str, *, at: datetime, after_step: int | None) -> int | None:
+        """The time step the code is valid for, if later than `after_step` (no replays); else None."""
+
+    def recovery_codes(self, count: int = 10) -> list[str]: ...

@@ -37,10 +37,11 @@ def _limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
         yield chunk
 
 
-def read_verified(vault: Vault, *, blob_id: str, sha256: str, audit: dict) -> Iterator[bytes]:
-    """Yield plaintext; on a failed check, record an integrity event and raise (never wrong bytes)."""
+def read_verified(vault: Vault, *, blob_id: str, sha256: str, audit: dict, offset: int = 0) -> Iterator[bytes]:
+    """Yield plaintext (from `offset`); on a failed check, record an integrity event and raise (never wrong
+    bytes)."""
     try:
-        yield from vault.blobs.open(blob_id, expected_sha256=sha256)
+        yield from vault.blobs.open(blob_id, expected_sha256=sha256, offset=offset)
     except IntegrityFailure as exc:
         with vault.uow() as uow:
             uow.record(**audit, outcome="integrity-failed", details={"error": exc.message})

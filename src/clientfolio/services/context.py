@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from clientfolio.domain import policy
+from clientfolio.domain.credentials import AuthSettings
 from clientfolio.domain.errors import NotFound, PermissionDenied
 from clientfolio.domain.model import Customer, Document, User
 from clientfolio.domain.policy import Action
-from clientfolio.domain.ports import (BlobStore, DocumentClassifier, FieldCipher, JobQueue, TextExtractor,
-                                      TextSignature)
+from clientfolio.domain.ports import (BlobStore, DocumentClassifier, FieldCipher, JobQueue, PasswordHasher,
+                                      SecondFactor, TextExtractor, TextSignature)
 from clientfolio.domain.taxonomy import Taxonomy
 
 
@@ -23,7 +24,9 @@ class UnitOfWork(Protocol):
     audit: Any
     meta: Any
     inbox: Any
+    auth: Any  # sessions, failed sign-ins, recovery codes, API tokens
     blobs: BlobStore
+    via: str | None  # how the acting user came in, when through a token: added to every audit event
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc) -> None: ...
@@ -51,13 +54,36 @@ class Vault:
     classifier: DocumentClassifier | None = None  # rules and the learned model
     auto_file_threshold: float = 0.85  # ingestion files by a suggestion this confident (config.toml)
     audit_anchor: Callable[[], tuple[int, str] | None] = lambda: None  # newest head seen committed
+    passwords: PasswordHasher | None = None  # argon2id (adapters/passwords.py)
+    second_factor: SecondFactor | None = None  # TOTP and recovery codes
+    auth: AuthSettings = field(default_factory=AuthSettings)  # config.toml [auth]
+    auth_key: bytes = b""
+    webhook_sender: Any = None  # adapters.webhook_sender.HttpSender: the worker posts deliveries with it  # a subkey of the master key: CSRF tokens, recovery code hashes
 
 
 def acting_user(uow: UnitOfWork, name: str) -> User:
-    user = uow.users.by_name(name)
+    """The user acting. `name` may be a `domain.credentials.Principal` (a token, or a sign-in that must set up
+    its second factor first): the user's rights are then narrowed to its scope for this unit of work, and
+    every audit event written in it says how the user came in."""
+    user = uow.users.by_name(str(name))
     if user is None:
-        raise NotFound(f"no user named {name!r}")
+        raise NotFound(f"no user named {str(name)!r}")
+    scope = getattr(name, "scope", None)
+    if scope is not None:
+        policy.narrow(user, scope)
+    via = getattr(name, "via", None)
+    if via:
+        uow.via = via
     return user
+
+
+def deny(user: User, action: str, reason: str, *, object_type: str, object_id: str) -> PermissionDenied:
+    """A denial decided outside the policy table, audited like any other (raise the result)."""
+    exc = PermissionDenied(f"permission denied: {reason}", action=action, object_type=object_type,
+                           object_id=object_id)
+    exc.audit = dict(actor=user.name, action=action, object_type=object_type, object_id=object_id,
+                     customer_code=None, outcome="denied", details={"reason": exc.message})
+    return exc
 
 
 def authorize(user: User, action: Action, *, customer: Customer | None = None,
@@ -86,7 +112,7 @@ def document_or_404(uow: UnitOfWork, user: User, document_id: int, *,
                     include_deleted: bool = False) -> tuple[Document, Customer]:
     """The document, if the user may read its metadata. A deleted one is hidden from whoever cannot restore
     it, except when the caller is about to check that very right (so an undelete attempt is a denial)."""
-    document = uow.documents.get(document_id)
+    document = uow.documents.get(document_id) if 0 < document_id < 2**63 else None  # no overflow in SQL
     hidden = document is not None and document.status == "deleted" and not include_deleted \
         and not policy.allows(user, Action.DOCUMENT_RESTORE)
     if document is None or hidden:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clientfolio.domain import identifiers as ids
-from clientfolio.domain.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
+from clientfolio.domain.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, NothingToChange
 from clientfolio.domain.model import (Customer, CustomerIdentifier, CustomerKind, Tier, User,
                                       customer_code, parse_choice, utcnow)
 from clientfolio.domain.policy import Action, allows
@@ -105,7 +105,7 @@ def edit_customer(*, vault: Vault, actor: str, code: str, name: str | None = Non
             set_identifier(vault, uow, customer, kind_, value or None)
             changed.append(f"identifier.{kind_}")
         if not changed:
-            raise InvalidInput("nothing to change: give at least one field")
+            raise NothingToChange("nothing to change: give at least one field")
         customer.updated_at = utcnow()
         if {"name", "owner"} & set(changed):  # both are in the search index of each of their documents
             uow.documents.touch_customer_documents(customer.id)

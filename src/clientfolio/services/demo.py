@@ -8,11 +8,13 @@ from stdnum.cn import ric, uscc
 
 from clientfolio.domain.errors import Conflict
 from clientfolio.domain.policy import Action
-from clientfolio.services import customers, documents, users, versions
+from clientfolio.services import auth, customers, documents, users, versions
 from clientfolio.services.context import Vault, acting_user, authorize
 
 DEMO_USERS = [("frontdesk", "clerk", False), ("li.manager", "manager", False),
               ("wang.am", "clerk", True), ("audit", "auditor", False), ("reader", "viewer", False)]
+# Every demo user signs in with this (printed by `clientfolio demo`; change it with `clientfolio user passwd`).
+DEMO_PASSWORD = "Clientfolio-Demo-2025"
 
 
 def _resident_id(stem17: str) -> str:
@@ -40,6 +42,13 @@ def load_demo(*, vault: Vault, actor: str) -> dict:
         uow.commit()
     for name, role, own in DEMO_USERS:
         users.add_user(vault=vault, actor=actor, name=name, role=role, own_customers_only=own)
+        auth.set_password(vault=vault, actor=actor, name=name, new_password=DEMO_PASSWORD)
+    with_password = [u[0] for u in DEMO_USERS]
+    with vault.uow() as uow:
+        has_own = uow.users.by_name(str(actor)).password_hash is not None
+    if not has_own:  # the administrator running the demo gets it too, unless they already chose one
+        auth.set_password(vault=vault, actor=actor, name=str(actor), new_password=DEMO_PASSWORD)
+        with_password.append(str(actor))
     zhang = customers.add_customer(
         vault=vault, actor=actor, name="张伟", kind="person", tier="key", owner="wang.am",
         phone="13800138000", email="zhang.wei@example.com",
@@ -73,4 +82,5 @@ def load_demo(*, vault: Vault, actor: str) -> dict:
     add(vault=vault, actor="frontdesk", customer_code=zhang.code, category="signature_specimen",
         content=[b"[scan] signature specimen of Zhang Wei"], original_name="sig.txt", title="签名样本")
     return {"users": [u[0] for u in DEMO_USERS], "customers": [zhang.code, firm.code, lin.code],
-            "documents": 6, "id_card_document": card.id}
+            "documents": 6, "id_card_document": card.id,
+            "demo_password": DEMO_PASSWORD, "users_with_demo_password": with_password}

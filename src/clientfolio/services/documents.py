@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from clientfolio.domain import naming
-from clientfolio.domain.errors import Duplicate, InvalidInput
+from clientfolio.domain.errors import Duplicate, InvalidInput, NothingToChange
 from clientfolio.domain.model import (Document, DocumentStatus, Sensitivity, TagRule, User, Version,
                                       parse_choice, utcnow)
 from clientfolio.domain.policy import Action, allows
@@ -166,7 +166,7 @@ def edit_document(*, vault: Vault, actor: str, document_id: int, title: str | No
             changed.append("paper_location")
         _check_dates(document.issued_on, document.expires_on)
         if not changed:
-            raise InvalidInput("nothing to change: give at least one field with a new value")
+            raise NothingToChange("nothing to change: give at least one field with a new value")
         document.updated_at = utcnow()
         uow.record(actor=user.name, action="document.edit", object_type="document",
                    object_id=document.id, customer_code=customer.code, details={"fields": changed})

@@ -14,7 +14,7 @@ from datetime import date
 
 from clientfolio.domain import fields as id_fields
 from clientfolio.domain import identifiers as ids
-from clientfolio.domain.errors import InvalidInput
+from clientfolio.domain.errors import InvalidInput, NotFound
 from clientfolio.domain.model import Version, utcnow
 from clientfolio.domain.policy import Action, allows
 from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize, document_or_404
@@ -72,6 +72,8 @@ def show_fields(*, vault: Vault, actor: str, document_id: int, version: int | No
         document, customer = document_or_404(uow, user, document_id)
         authorize(user, Action.DOCUMENT_READ_CONTENT, customer=customer, document=document)
         chosen = document.version(version) if version else document.latest
+        if chosen is None:
+            raise NotFound(f"document {document.id} has no version {version}")
         proposal = _proposal(vault, chosen)
         unmasked = allows(user, Action.IDENTIFIER_UNMASK)
         current = {i.kind: open_identifier(vault, customer, i) for i in customer.identifiers}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from clientfolio.domain.errors import Conflict, InvalidInput, NotFound
-from clientfolio.domain.model import Role, User, parse_choice
+from clientfolio.domain.errors import Conflict, InvalidInput, NotFound, NothingToChange
+from clientfolio.domain.model import Role, User, parse_choice, utcnow
 from clientfolio.domain.policy import Action
 from clientfolio.services.context import Vault, acting_user, authorize
 from clientfolio.services.views import UserView
@@ -72,8 +72,10 @@ def set_role(*, vault: Vault, actor: str, name: str, role: str | None = None,
                 raise InvalidInput("an administrator cannot disable their own account")
             changed["disabled"] = [user.disabled, disabled]
             user.disabled = disabled
+            if disabled:  # signed out everywhere; API tokens stop working while the account is disabled
+                changed["sessions_ended"] = uow.auth.revoke_sessions(user.id, utcnow())
         if not changed:
-            raise InvalidInput("nothing to change")
+            raise NothingToChange("nothing to change")
         uow.record(actor=admin.name, action="user.edit", object_type="user", object_id=user.name,
                    details=changed)
         uow.commit()
@@ -82,4 +84,5 @@ def set_role(*, vault: Vault, actor: str, name: str, role: str | None = None,
 
 def user_view(user: User) -> UserView:
     return UserView(name=user.name, role=user.role, own_customers_only=user.own_customers_only,
-                    disabled=user.disabled, created_at=user.created_at)
+                    disabled=user.disabled, created_at=user.created_at, has_password=user.password_hash is not None,
+                    second_factor=bool(user.totp_enabled), locked=user.locked_at is not None)

@@ -64,8 +64,10 @@ class Download:
     chunks: Iterator[bytes]
 
 
-def read_version(*, vault: Vault, actor: str, document_id: int, version: int | None = None) -> Download:
-    """The bytes of a version, verified as they stream; the read is audited before it starts."""
+def read_version(*, vault: Vault, actor: str, document_id: int, version: int | None = None,
+                 offset: int = 0) -> Download:
+    """The bytes of a version (from `offset`, for a Range request), verified as they stream; the read is
+    audited before it starts."""
     with vault.uow() as uow:
         user = acting_user(uow, actor)
         document, customer = document_or_404(uow, user, document_id)
@@ -73,11 +75,19 @@ def read_version(*, vault: Vault, actor: str, document_id: int, version: int | N
         chosen = _version(document, version)
         audit = dict(actor=user.name, action="document.read", object_type="document",
                      object_id=str(document.id), customer_code=customer.code)
-        uow.record(**audit, details={"version": chosen.number})
+        uow.record(**audit, details={"version": chosen.number, **({"offset": offset} if offset else {})})
         uow.commit()
         view = _version_view(vault, document, customer, chosen, uow.users.names({chosen.uploaded_by}))
     return Download(view, read_verified(vault, blob_id=chosen.blob_id, sha256=chosen.sha256,
-                                        audit={**audit, "action": "document.read"}))
+                                        audit={**audit, "action": "document.read"}, offset=offset))
+
+
+def version_size(*, vault: Vault, actor: str, document_id: int, version: int | None = None) -> int:
+    """The byte size of a version (metadata: what a Range request is checked against)."""
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        document, _ = document_or_404(uow, user, document_id)
+        return _version(document, version).size
 
 
 def restore_version(*, vault: Vault, actor: str, document_id: int, version: int) -> DocumentView:

@@ -30,6 +30,9 @@ class UserView(View):
     own_customers_only: bool
     disabled: bool
     created_at: datetime
+    has_password: bool = False  # without one the user cannot sign in (users made before passwords existed)
+    second_factor: bool = False  # two-step sign-in (TOTP) is on
+    locked: bool = False  # too many failed sign-ins: until an administrator unlocks
 
 
 @dataclass
@@ -119,3 +122,63 @@ class AuditEventView(View):
     outcome: str
     details: dict
     hash: str
+
+
+# Sign-in security. Values that are secrets (tokens, TOTP secrets, recovery codes) are shown once and kept out
+# of reprs, so a log line of a result never carries them.
+
+@dataclass
+class SignInResult(View):
+    status: str  # signed_in | second_factor_needed
+    user: str
+    token: str = field(repr=False)  # the session token (or, while a code is awaited, the pending one): once
+    expires_at: datetime | None = None
+    enrolment_required: bool = False  # the role needs a second factor not set up yet: only enrolment is open
+
+
+@dataclass
+class SessionInfo(View):
+    id: str = field(repr=False)  # SHA-256 of the token (never the token)
+    user: str = ""
+    role: str = ""
+    created_at: datetime | None = None
+    last_seen_at: datetime | None = None
+    ends_at: datetime | None = None
+    second_factor: bool = False  # a code was checked in this session
+    enrolment_only: bool = False
+    principal: str = field(default="", repr=False)  # pass as `actor` to services (a Principal: carries limits)
+
+
+@dataclass
+class TotpEnrolment(View):
+    secret: str = field(repr=False)  # base32, for typing into an app by hand
+    uri: str = field(repr=False)  # otpauth://totp/...
+    qr_svg: str = field(repr=False)  # the URI as an SVG QR code
+
+
+@dataclass
+class TokenView(View):
+    id: int
+    name: str
+    prefix: str
+    user: str
+    scope: list[str] | None  # None: whatever the user's role allows
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass
+class NewToken(View):
+    token: str = field(repr=False)  # shown once; only its SHA-256 is kept
+    view: TokenView | None = None
+
+
+@dataclass
+class TokenIdentity(View):
+    user: str
+    token_id: int
+    prefix: str
+    scope: list[str] | None
+    principal: str = field(default="", repr=False)  # pass as `actor` to services

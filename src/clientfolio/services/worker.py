@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from clientfolio.services import search, textjobs
+from clientfolio.services import search, textjobs, webhooks
 from clientfolio.services.context import Vault
+
+
+def deliver_webhooks(*, vault: Vault) -> None:
+    webhooks.dispatch(vault=vault, sender=vault.webhook_sender)
+
 
 HANDLERS = {
     "extract_text": textjobs.extract_text,
     "index_document": search.index_document,
+    "deliver_webhooks": deliver_webhooks,
+    "tick": deliver_webhooks,  # every minute while a worker runs: retries that came due, documents expiring
 }
 
 

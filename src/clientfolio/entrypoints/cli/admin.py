@@ -30,9 +30,10 @@ def user_add(name: str, role: str = typer.Option(..., "--role", help="viewer | c
 @user_app.command("list")
 def user_list():
     found = users.list_users(vault=state.vault, actor=state.actor)
-    table = Table("name", "role", "own customers only", "disabled")
+    table = Table("name", "role", "own customers only", "disabled", "password", "2FA", "locked")
     for u in found:
-        table.add_row(u.name, u.role, "yes" if u.own_customers_only else "", "yes" if u.disabled else "")
+        table.add_row(u.name, u.role, "yes" if u.own_customers_only else "", "yes" if u.disabled else "",
+                      "yes" if u.has_password else "", "yes" if u.second_factor else "", "LOCKED" if u.locked else "")
     emit(found, table=table)
 
 

@@ -18,7 +18,8 @@ from clientfolio.services.context import Vault
 from clientfolio.services.vault import default_actor
 
 EXIT_CODES = {"invalid-input": 2, "not-found": 3, "permission-denied": 4, "integrity-failed": 5,
-              "blob-missing": 5, "duplicate": 6, "conflict": 7, "wrong-key": 8, "not-initialized": 8}
+              "blob-missing": 5, "duplicate": 6, "conflict": 7, "wrong-key": 8, "not-initialized": 8,
+              "not-authenticated": 4, "rate-limited": 9}
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Clientfolio: the customer-records vault. 客户档案库。")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from clientfolio import bootstrap
-from clientfolio.entrypoints.cli import admin, classifier, customers, documents, ingest, search
+from clientfolio.entrypoints.cli import admin, auth, classifier, customers, documents, ingest, search, serve, webhooks
 from clientfolio.entrypoints.cli.app import app, emit, run, state
 from clientfolio.services import demo, summary
 
@@ -19,11 +19,14 @@ app.add_typer(admin.audit_app, name="audit")
 app.add_typer(admin.backup_app, name="backup")
 app.add_typer(ingest.inbox_app, name="inbox")
 app.add_typer(classifier.app, name="classifier")
+app.add_typer(auth.token_app, name="token")
+app.add_typer(webhooks.app, name="webhook")
 app.command("check")(admin.check)
 app.command("ingest")(ingest.ingest_dir)
 app.command("watch")(ingest.watch)
 app.command("worker")(ingest.worker)
 app.command("search")(search.search)
+app.command("serve")(serve.serve)
 
 __all__ = ["app", "run"]
 
@@ -46,7 +49,9 @@ def demo_(init_if_missing: bool = typer.Option(False, "--init", help="Create the
         bootstrap.init_vault(state.home)
     loaded = demo.load_demo(vault=state.vault, actor=state.actor)
     emit(loaded, text=f"demo loaded: {len(loaded['customers'])} customers, {loaded['documents']} documents, "
-                      f"users {', '.join(loaded['users'])}")
+                      f"users {', '.join(loaded['users'])}\n"
+                      f"demo password of {', '.join(loaded['users_with_demo_password'])}: {loaded['demo_password']} "
+                      "(demo only: change it with `clientfolio user passwd NAME`)")
 
 
 @app.command("status")

@@ -1,0 +1,51 @@
+"""`clientfolio serve`: the HTTP API (and, later, the web pages) under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import typer
+
+from clientfolio.domain.errors import InvalidInput
+from clientfolio.entrypoints.cli.app import errors, state
+
+
+def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+          port: int = typer.Option(8000, "--port", min=1, max=65535),
+          workers: int = typer.Option(1, "--workers", min=1, max=64, help="Processes serving requests."),
+          tls_cert: str = typer.Option(None, "--tls-cert", help="PEM certificate (chain): serve HTTPS."),
+          tls_key: str = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
+          insecure_http: bool = typer.Option(False, "--insecure-http",
+                                             help="Allow plain HTTP on an address other than loopback.")):
+    """Serve the HTTP API on 127.0.0.1:8000 (docs at /api/docs). HTTPS with --tls-cert/--tls-key."""
+    import uvicorn
+
+    if bool(tls_cert) != bool(tls_key):
+        raise InvalidInput("give both --tls-cert and --tls-key, or neither")
+    tls = bool(tls_cert)
+    if not tls and not _is_loopback(host):
+        if not insecure_http:
+            raise InvalidInput(f"refusing to serve plain HTTP on {host}: passwords and documents would cross the "
+                               "network unencrypted; give --tls-cert and --tls-key, or --insecure-http if a "
+                               "TLS proxy in front of this server handles it")
+        errors.print(f"[bold red]warning:[/] serving plain HTTP on {host}: only behind a TLS proxy")
+    state.vault  # open (and migrate) once here, so a wrong key or missing vault is reported before serving
+    os.environ["CLIENTFOLIO_HOME"] = str(state.home)
+    os.environ["CLIENTFOLIO_TLS"] = "1" if tls else "0"
+    scheme = "https" if tls else "http"
+    errors.print(f"Clientfolio API on {scheme}://{host}:{port}/api/v1 (docs: {scheme}://{host}:{port}/api/docs)")
+    uvicorn.run("clientfolio.entrypoints.api.asgi:make_app", factory=True, host=host, port=port, workers=workers,
+                ssl_certfile=tls_cert, ssl_keyfile=tls_key, proxy_headers=False, server_header=False,
+                log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+        except OSError:
+            return False
