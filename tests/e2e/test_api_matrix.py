@@ -75,6 +75,8 @@ def cases(w):
         ("GET", "/users", None, only(200, {"audrey", "admin"})),
         ("POST", "/users", {"json": {"name": "newbie", "role": "viewer"}}, only(201, {"admin"})),
         ("POST", "/users/vera/unlock", None, only(200, {"admin"})),
+        ("POST", "/users/vera/sign-out", None, only(200, {"admin"})),
+        ("POST", "/auth/recovery-codes", {"json": {"code": "123456"}}, only(200, set())),
         ("GET", "/tokens", None, only(200, set())),  # a token cannot manage the account it belongs to
         ("GET", "/webhooks", None, only(200, {"admin"})),
         ("POST", "/webhooks", {"json": {"url": "https://hooks.example/cf"}}, only(201, {"admin"})),

@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def test_https_with_hsts_and_secure_session_cookie(vault_cli, tmp_path):
-    vault_cli("demo")
+    vault_cli("user", "passwd", "admin", "--password-stdin", input="Served-Over-TLS-2026\n")
     cert, key = self_signed(tmp_path)
     port = free_port()
     server = subprocess.Popen([*CLI_CMD, "--home", str(vault_cli.home), "serve", "--port", str(port),
@@ -62,7 +62,7 @@ def test_https_with_hsts_and_secure_session_cookie(vault_cli, tmp_path):
             assert r.status_code == 200
             assert r.headers["strict-transport-security"].startswith("max-age=")
             signed = client.post(base + "/api/v1/auth/sign-in",
-                                 json={"name": "frontdesk", "password": "Clientfolio-Demo-2025"})
+                                 json={"name": "admin", "password": "Served-Over-TLS-2026"})
             assert signed.status_code == 200, signed.text
             assert "Secure" in signed.headers["set-cookie"] and "HttpOnly" in signed.headers["set-cookie"]
         with httpx.Client(timeout=5) as plain:  # the TLS port does not answer plain HTTP

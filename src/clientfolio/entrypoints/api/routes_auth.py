@@ -11,7 +11,7 @@ from clientfolio.entrypoints.api.schemas import (Code, NewTokenRequest, Password
                                                  SignIn, SignInState, TokenList)
 from clientfolio.services import auth, second_factor, tokens
 from clientfolio.services.context import Vault
-from clientfolio.services.views import TokenView
+from clientfolio.services.views import TokenView, UserView
 
 router = APIRouter(tags=["sign-in"])
 
@@ -103,6 +103,18 @@ def confirm_totp(body: Code, who: Caller = Depends(caller), v: Vault = Depends(v
     codes = second_factor.confirm_totp(vault=v, actor=who.actor, code=body.code,
                                        session_id=who.session.id if who.session else None)
     return {"recovery_codes": codes}
+
+
+@router.post("/auth/totp/disable", response_model=UserView, responses=responses(401, 403, 422))
+def disable_totp(body: Code, who: Caller = Depends(caller), v: Vault = Depends(vault)):
+    """Turn two-step sign-in off (a current code is required; roles that must have it set it up again)."""
+    return second_factor.disable_totp(vault=v, actor=who.actor, code=body.code)
+
+
+@router.post("/auth/recovery-codes", responses=responses(401, 403, 422))
+def new_recovery_codes(body: Code, who: Caller = Depends(caller), v: Vault = Depends(vault)) -> dict:
+    """Ten new one-time recovery codes (the old ones stop working); a current TOTP code is required."""
+    return {"recovery_codes": second_factor.new_recovery_codes(vault=v, actor=who.actor, code=body.code)}
 
 
 @router.get("/tokens", response_model=TokenList, responses=responses(401, 403))

@@ -78,6 +78,12 @@ def set_user_password(name: str, body: PasswordChange, who: Caller = Depends(cal
                       current_password=body.current_password)
 
 
+@router.post("/users/{name}/sign-out", tags=["users"], responses=responses(401, 403, 404))
+def sign_out_user(name: str, who: Caller = Depends(caller), v: Vault = Depends(vault)) -> dict:
+    """End every session of a user (administrators)."""
+    return {"sessions_ended": auth.sign_out_everywhere(vault=v, actor=who.actor, name=name)}
+
+
 @router.post("/users/{name}/unlock", response_model=UserView, tags=["users"], responses=responses(401, 403, 404))
 def unlock_user(name: str, who: Caller = Depends(caller), v: Vault = Depends(vault)):
     return auth.unlock_user(vault=v, actor=who.actor, name=name)
