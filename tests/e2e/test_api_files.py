@@ -141,3 +141,18 @@ def test_id_card_fields_are_proposed_and_confirmed_over_http(api):
     found = client.post("/customers/lookup", json={"kind": "resident_id", "value": rid}).json()
     assert [c["code"] for c in found] == [code]
     assert client.post(f"/documents/{doc_id}/fields/reject").status_code in (409, 422)  # already decided
+
+
+def test_document_lists_sort_and_page(api):
+    v, client, code = api
+    for title, expires in (("乙 合同", "2031-01-01"), ("甲 合同", "2029-06-30"), ("丙 合同", None)):
+        client.post("/documents", params={"customer": code, "category": "contract", "title": title,
+                                          **({"expires_on": expires} if expires else {})},
+                    files={"file": ("x.txt", title.encode(), "text/plain")})
+    by_expiry = client.get("/documents", params={"sort": "expires"}).json()["items"]
+    assert [d["expires_on"] for d in by_expiry] == ["2029-06-30", "2031-01-01", None]
+    newest = client.get("/documents", params={"sort": "-id", "limit": 2}).json()
+    assert newest["total"] == 3 and [d["title"] for d in newest["items"]] == ["丙 合同", "甲 合同"]
+    second_page = client.get("/documents", params={"sort": "-id", "limit": 2, "offset": 2}).json()["items"]
+    assert [d["title"] for d in second_page] == ["乙 合同"]
+    assert client.get("/documents", params={"sort": "size"}).status_code == 422

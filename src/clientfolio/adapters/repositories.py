@@ -134,7 +134,9 @@ class DocumentRepository:
         if f.expires_before:
             stmt = stmt.where(d.expires_on.is_not(None), d.expires_on < f.expires_before)
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
-        rows = self.session.scalars(stmt.order_by(d.id).limit(f.limit).offset(f.offset))
+        order = {"id": (d.id,), "-id": (d.id.desc(),), "title": (d.title, d.id),
+                 "expires": (d.expires_on.is_(None), d.expires_on, d.id), "-updated": (d.updated_at.desc(), d.id)}
+        rows = self.session.scalars(stmt.order_by(*order[f.sort]).limit(f.limit).offset(f.offset))
         return list(rows), total or 0
 
     def move_all(self, from_customer: int, to_customer: int) -> int:

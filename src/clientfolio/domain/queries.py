@@ -31,8 +31,12 @@ class DocumentFilter:
     tag: str | None = None
     statuses: tuple[str, ...] = ("active", "archived")
     expires_before: date | None = None
+    sort: str = "id"  # id | -id | title | expires | -updated
     limit: int = 100
     offset: int = 0
+
+
+DOCUMENT_SORTS = ("id", "-id", "title", "expires", "-updated")
 
 
 @dataclass(frozen=True)

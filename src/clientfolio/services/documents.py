@@ -12,7 +12,7 @@ from clientfolio.domain.model import (Document, DocumentStatus, Sensitivity, Tag
                                       parse_choice, utcnow)
 from clientfolio.domain.policy import Action, allows
 from clientfolio.domain.ports import StoredBlob
-from clientfolio.domain.queries import DocumentFilter
+from clientfolio.domain.queries import DOCUMENT_SORTS, DocumentFilter
 from clientfolio.services.content import store_stream
 from clientfolio.services.context import (UnitOfWork, Vault, acting_user, authorize,
                                           customer_or_404, document_or_404)
@@ -96,10 +96,12 @@ def file_document(uow: UnitOfWork, vault: Vault, user: User, customer, blob: Sto
 
 def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None,
                    category: str | None = None, subtype: str | None = None, tag: str | None = None,
-                   expires_before: date | None = None, include_deleted: bool = False,
+                   expires_before: date | None = None, include_deleted: bool = False, sort: str = "id",
                    limit: int = 100, offset: int = 0) -> Page:
     """Documents the user may see; sensitivity and ownership limits are part of the query."""
     vault.taxonomy.validate_filter(category, subtype)
+    if sort not in DOCUMENT_SORTS:
+        raise InvalidInput(f"sort must be one of {', '.join(DOCUMENT_SORTS)}")
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit must be between 1 and 1000")
     with vault.uow() as uow:
@@ -111,7 +113,7 @@ def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None
             include_sensitive=allows(user, Action.SENSITIVE_META),
             owner_id=user.id if user.own_customers_only else None, customer_id=customer_id,
             category=category, subtype=subtype, tag=tag, statuses=statuses,
-            expires_before=expires_before, limit=limit, offset=max(offset, 0)))
+            expires_before=expires_before, sort=sort, limit=limit, offset=max(offset, 0)))
         customers = {}
         items = []
         for d in rows:
