@@ -197,3 +197,13 @@ def test_snippet_highlights_escapes_and_finds_both_scripts():
 def test_snippet_without_a_match_is_the_escaped_start():
     assert snippet("<i>短</i>文本", "不存在") == "&lt;i&gt;短&lt;/i&gt;文本"
     assert snippet("很长" * 100, "x", width=10) == "很长" * 5 + "…"
+
+
+def test_snippet_of_a_long_text_finds_a_match_far_inside_it():
+    from clientfolio.adapters.search_index import SNIPPET_SCAN, snippet
+
+    text = "前言 " * 50_000 + "本合同的违约金为十万元。" + " 附录" * 1000
+    assert len(text) > 20 * SNIPPET_SCAN
+    shown = snippet(text, "违约金")
+    assert "<mark>违约金</mark>" in shown and shown.startswith("…") and shown.endswith("…")
+    assert "<mark>" not in snippet(text, "不存在") and snippet(text, "不存在").startswith("前言")

@@ -12,12 +12,19 @@ from sqlalchemy.pool import NullPool
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# The HTTP server runs up to 40 requests at once in threads (AnyIO's default): each may hold a connection.
+# SQLite connections cost nothing, so there is one for each; PostgreSQL's are server processes, so fewer,
+# and a request waits for one (the server's max_connections is shared by every worker process).
+SQLITE_POOL = {"pool_size": 20, "max_overflow": 30}
+POSTGRES_POOL = {"pool_size": 10, "max_overflow": 20, "pool_timeout": 60}
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, **SQLITE_POOL)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **POSTGRES_POOL)
 
 
 READ_ONLY = "clientfolio_read_only"

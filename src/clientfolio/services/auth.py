@@ -133,7 +133,7 @@ def resolve_session(*, vault: Vault, token: str) -> SessionInfo:
     """The signed-in user behind a session token, or NotAuthenticated (expired, idle, signed out, user
     disabled or locked, second factor still awaited). Pass `principal` on as the `actor` of services."""
     now = utcnow()
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:  # every request comes here: no write lock unless one is due
         session = uow.auth.session_by_id(token_digest(token)) if isinstance(token, str) and token else None
         user = uow.users.get(session.user_id) if session is not None else None
         if session is None or user is None or user.disabled or user.locked_at is not None:
@@ -144,8 +144,9 @@ def resolve_session(*, vault: Vault, token: str) -> SessionInfo:
         if user.totp_enabled and not session.second_factor_done:
             raise NotAuthenticated(NOT_SIGNED_IN)
         if now - as_utc(session.last_seen_at) >= timedelta(seconds=REFRESH_LAST_SEEN_SECONDS):
-            session.last_seen_at = now
-            uow.commit()
+            with vault.uow() as write:
+                write.auth.session_by_id(session.id).last_seen_at = now
+                write.commit()
         enrolment_only = vault.auth.requires_second_factor(user.role) and not user.totp_enabled
         principal = (Principal(user.name, ENROLMENT_ONLY_SCOPE, via="session without its required second factor")
                      if enrolment_only else Principal(user.name))

@@ -39,7 +39,7 @@ def add_customer(*, vault: Vault, actor: str, name: str, kind: str, tier: str,
 def list_customers(*, vault: Vault, actor: str, tier: str | None = None, kind: str | None = None,
                    query: str | None = None, owner: str | None = None, sort: str = "code",
                    include_merged: bool = False, limit: int = 100, offset: int = 0) -> Page:
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         authorize(user, Action.CUSTOMER_READ, object_type="customer", object_id="*")
         owner_id = _owner_id(uow, owner) if owner else None

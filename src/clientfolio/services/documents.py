@@ -104,7 +104,7 @@ def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None
         raise InvalidInput(f"sort must be one of {', '.join(DOCUMENT_SORTS)}")
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit must be between 1 and 1000")
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         authorize(user, Action.DOCUMENT_READ_META, object_type="document", object_id="*")
         customer_id = customer_or_404(uow, user, customer_code).id if customer_code else None
@@ -124,7 +124,7 @@ def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None
 
 
 def show_document(*, vault: Vault, actor: str, document_id: int) -> DocumentView:
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         document, customer = document_or_404(uow, user, document_id)
         return document_view(vault, document, customer)

@@ -55,7 +55,8 @@ def search(*, vault: Vault, actor: str, query: str = "", customer_code: str | No
     if sensitivity not in (None, "normal", "sensitive"):
         raise InvalidInput("sensitivity must be normal or sensitive")
     catch_up(vault)
-    with vault.uow() as uow:
+    # Read in a snapshot (no write lock while snippets are cut), then record the search in a short transaction.
+    with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         authorize(user, Action.DOCUMENT_READ_META, object_type="search", object_id="*")
         customer_id = customer_or_404(uow, user, customer_code).id if customer_code else None
@@ -82,13 +83,15 @@ def search(*, vault: Vault, actor: str, query: str = "", customer_code: str | No
                 continue  # removed since it was indexed; the next catch-up drops it
             hits.append(SearchHitView(document_view(vault, document, customer), round(hit.score, 4),
                                       _snippet(vault, user, document, customer, query)))
+        codes = [c.code for c in found_customers]
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)  # (a token's `via` goes into the event)
         # The query itself is not recorded: it may be a name or a number. Only that a search happened.
         uow.record(actor=user.name, action="search", object_type="search", object_id="*",
                    details={"results": result.total, "filters": sorted(k for k, v in filters.__dict__.items()
                                                                        if v not in (None, ()))})
         uow.commit()
-        return SearchPage(query=query, total=result.total, limit=limit, offset=offset, hits=hits,
-                          customers=[c.code for c in found_customers])
+    return SearchPage(query=query, total=result.total, limit=limit, offset=offset, hits=hits, customers=codes)
 
 
 def _identifier_lookup(vault: Vault, uow: UnitOfWork, user, query: str):

@@ -60,7 +60,7 @@ def create_token(*, vault: Vault, actor: str, name: str, scope: list[str] | None
 def list_tokens(*, vault: Vault, actor: str, user: str | None = None,
                 include_revoked: bool = False) -> list[TokenView]:
     """One's own tokens (or, with user.read, another user's); never the token text."""
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         me = acting_user(uow, actor)
         if user is None or user == me.name:
             authorize(me, Action.ACCOUNT_SELF, object_type="token", object_id="*")
@@ -100,7 +100,7 @@ def resolve_token(*, vault: Vault, token: str) -> TokenIdentity:
     now = utcnow()
     if not isinstance(token, str) or not _RAW.match(token):
         raise NotAuthenticated(BAD_TOKEN)
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:  # every API call comes here: no write lock unless one is due
         found = uow.auth.token_by_hash(token_digest(token))
         user = uow.users.get(found.user_id) if found is not None else None
         if (found is None or user is None or found.revoked_at is not None or now >= as_utc(found.expires_at)
@@ -108,8 +108,9 @@ def resolve_token(*, vault: Vault, token: str) -> TokenIdentity:
             raise NotAuthenticated(BAD_TOKEN)
         if found.last_used_at is None or now - as_utc(found.last_used_at) >= timedelta(
                 seconds=REFRESH_LAST_SEEN_SECONDS):
-            found.last_used_at = now
-            uow.commit()
+            with vault.uow() as write:
+                write.auth.token_by_hash(found.token_hash).last_used_at = now
+                write.commit()
         scope = json.loads(found.scope) if found.scope is not None else None
         principal = Principal(user.name, token_rights(scope), via=f"token {found.prefix}")
         return TokenIdentity(user=user.name, token_id=found.id, prefix=found.prefix, scope=scope,

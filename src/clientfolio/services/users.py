@@ -43,7 +43,7 @@ def create_first_admin(uow, name: str) -> User:
 
 
 def list_users(*, vault: Vault, actor: str) -> list[UserView]:
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         authorize(user, Action.USER_READ, object_type="user", object_id="*")
         return [user_view(u) for u in uow.users.list()]

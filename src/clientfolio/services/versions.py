@@ -51,7 +51,7 @@ def add_version(*, vault: Vault, actor: str, document_id: int, content: Iterable
 
 
 def list_versions(*, vault: Vault, actor: str, document_id: int) -> list[VersionView]:
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         document, customer = document_or_404(uow, user, document_id)
         names = uow.users.names({v.uploaded_by for v in document.versions})
@@ -84,7 +84,7 @@ def read_version(*, vault: Vault, actor: str, document_id: int, version: int | N
 
 def version_size(*, vault: Vault, actor: str, document_id: int, version: int | None = None) -> int:
     """The byte size of a version (metadata: what a Range request is checked against)."""
-    with vault.uow() as uow:
+    with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         document, _ = document_or_404(uow, user, document_id)
         return _version(document, version).size
