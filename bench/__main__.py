@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--docs N] [--events N] [--only store|audit|ocr|ingest|search] [--dir D] [--pg-url URL | --no-postgres]
+"""python -m bench [--quick] [--docs N] [--events N] [--only store|audit|ocr|ingest|search|api] [--dir D] [--pg-url URL | --no-postgres]
 
 Prints each result next to its same-run baseline and writes everything to bench/results/latest.json.
 """
@@ -20,6 +20,7 @@ for _name in ("CLIENTFOLIO_DATABASE_URL", "CLIENTFOLIO_MASTER_KEY", "CLIENTFOLIO
     os.environ.pop(_name, None)
 
 from bench import audit_verify, store  # noqa: E402  (after the environment is cleaned)
+from bench.runinfo import cpu_model, git, loadavg, shown  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 QUICK = {"docs": 200, "events": 50_000}
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-kb", type=_positive, default=200, help="document size in kB of 1000 bytes (default 200)")
     parser.add_argument("--customers", type=_positive, default=20, help="customers the documents are spread over")
     parser.add_argument("--events", type=_positive, help=f"audit events to verify (default {DEFAULT['events']:,})")
-    parser.add_argument("--only", choices=("store", "audit", "ocr", "ingest", "search"), help="run one benchmark")
+    parser.add_argument("--only", choices=("store", "audit", "ocr", "ingest", "search", "api"), help="run one benchmark")
     parser.add_argument("--ingest-docs", type=_positive, help="text PDFs for the ingest benchmark (default 2,000)")
     parser.add_argument("--dir", type=Path, help="parent folder for temporary vaults (default: the system temp dir)")
     parser.add_argument("--pg-url", default=audit_verify.PG_ADMIN_URL,
@@ -68,16 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     for name, module, extra in (("ocr", "bench.ocr_accuracy", ["--quick"] if args.quick else []),
                                 ("ingest", "bench.ingest",
                                  ["--docs", str(args.ingest_docs or (200 if args.quick else 2000))]),
-                                ("search", "bench.search_engines", ["--quick"] if args.quick else [])):
+                                ("search", "bench.search_engines", ["--quick"] if args.quick else []),
+                                ("api", "bench.api_load",
+                                 (["--quick"] if args.quick else []) + (["--dir", str(args.dir)] if args.dir else []))):
         if args.only in (None, name):  # each in its own process: they measure memory and load engines
             print(f"\n== {name} ==", flush=True)
             subprocess.run([sys.executable, "-m", module, *extra], check=False)
     results["meta"]["total_seconds"] = round(time.perf_counter() - began, 1)
-    results["meta"]["loadavg_end"] = _loadavg()
+    results["meta"]["loadavg_end"] = loadavg()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nTotal {results['meta']['total_seconds']:.0f} s; load average (1 min) {results['meta']['loadavg_start']} at "
-          f"start, {results['meta']['loadavg_end']} at end. Results written to {_shown(args.output)}")
+          f"start, {results['meta']['loadavg_end']} at end. Results written to {shown(args.output)}")
     return 0
 
 
@@ -139,37 +142,10 @@ def _meta(args, docs: int, events: int) -> dict:
             "argv": sys.argv[1:], "quick": args.quick, "docs": docs, "doc_bytes": args.size_kb * 1000,
             "customers": args.customers, "events": events, "dir": str(args.dir) if args.dir else None,
             "python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "cpu": _cpu_model(), "sqlalchemy": sqlalchemy.__version__, "cryptography": cryptography.__version__,
-            "loadavg_start": _loadavg(),
-            "git_commit": _git("rev-parse", "--short", "HEAD"),
-            "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no"))}
-
-
-def _loadavg() -> float | None:
-    """Other work on the machine skews every figure; the ratios suffer least. Recorded so readers can tell."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
-def _cpu_model() -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10,
-                             cwd=Path(__file__).resolve().parent.parent)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
+            "cpu": cpu_model(), "sqlalchemy": sqlalchemy.__version__, "cryptography": cryptography.__version__,
+            "loadavg_start": loadavg(),
+            "git_commit": git("rev-parse", "--short", "HEAD"),
+            "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
 
 
 def _positive(text: str) -> int:
@@ -181,13 +157,6 @@ def _positive(text: str) -> int:
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":
