@@ -114,12 +114,8 @@ def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None
             owner_id=user.id if user.own_customers_only else None, customer_id=customer_id,
             category=category, subtype=subtype, tag=tag, statuses=statuses,
             expires_before=expires_before, sort=sort, limit=limit, offset=max(offset, 0)))
-        customers = {}
-        items = []
-        for d in rows:
-            if d.customer_id not in customers:
-                customers[d.customer_id] = uow.customers.get(d.customer_id)
-            items.append(document_view(vault, d, customers[d.customer_id]))
+        customers = uow.customers.many({d.customer_id for d in rows})
+        items = [document_view(vault, d, customers[d.customer_id]) for d in rows]
         return Page(items=items, total=total, limit=limit, offset=offset)
 
 
