@@ -89,7 +89,7 @@ class _TokenCache(dict):
         super().__init__()
         self._mac, self._max = mac, max_entries
         self.lookups_missed = 0
-        self.lookups = 0  # counted per miss batch only; see info()
+        self.lookups = 0  # every token looked up (counted by the caller per stream; hits = lookups - misses)
 
     def __missing__(self, token: str) -> str:
         if len(self) >= self._max:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import sessionmaker
 from clientfolio.adapters.repositories import (AuditRepository, CustomerRepository, DocumentRepository,
                                                InboxRepository, MetaRepository, UserRepository)
 from clientfolio.adapters.audit_anchor import AuditAnchor
-from clientfolio.adapters.webhook_repository import WebhookRepository
 from clientfolio.adapters.auth_repositories import AuthRepository
+from clientfolio.adapters.webhook_repository import WebhookRepository
 from clientfolio.adapters.database import READ_ONLY
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.ports import BlobStore

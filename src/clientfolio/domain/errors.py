@@ -17,6 +17,12 @@ class InvalidInput(ClientfolioError):
     code = "invalid-input"
 
 
+class TooLarge(InvalidInput):
+    """Content over the configured size limit (an HTTP 413; CLI exit 2 like other bad input)."""
+
+    code = "too-large"
+
+
 class NothingToChange(InvalidInput):
     """An edit whose values are all the current ones (the HTTP API answers a PATCH like that with the record)."""
 

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 
 from clientfolio.domain import media
-from clientfolio.domain.errors import IntegrityFailure, InvalidInput
+from clientfolio.domain.errors import IntegrityFailure, InvalidInput, TooLarge
 from clientfolio.domain.ports import StoredBlob
 from clientfolio.services.context import Vault
 
@@ -33,7 +33,7 @@ def _limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
     for chunk in chunks:
         total += len(chunk)
         if total > limit:
-            raise InvalidInput(f"refused: the file is larger than the limit of {limit:,} bytes")
+            raise TooLarge(f"refused: the file is larger than the limit of {limit:,} bytes")
         yield chunk
 
 

@@ -17,7 +17,7 @@ import anyio
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from clientfolio.domain.errors import InvalidInput
+from clientfolio.domain.errors import InvalidInput, TooLarge
 from clientfolio.entrypoints.api.problems import ApiProblem
 
 T = TypeVar("T")
@@ -26,8 +26,8 @@ _END, _ABORT = object(), object()
 _EXTENDED_NAME = re.compile(r"filename\*\s*=\s*UTF-8''([^;\s]+)", re.IGNORECASE)
 
 
-def too_large(limit: int) -> ApiProblem:
-    return ApiProblem("too-large", f"refused: the file is larger than the limit of {limit:,} bytes", 413)
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(f"refused: the file is larger than the limit of {limit:,} bytes")
 
 
 def safe_name(raw: str | None) -> str | None:
@@ -161,8 +161,5 @@ async def consume_upload(request: Request, consume: Callable[[Iterator[bytes], s
     if not part.seen:
         raise ApiProblem("invalid-request", f"no file: send it as a multipart part named {FIELD!r}", 422)
     if "error" in outcome:
-        error = outcome["error"]
-        if isinstance(error, InvalidInput) and "larger than the limit" in error.message:
-            raise too_large(limit) from None
-        raise error
+        raise outcome["error"]
     return outcome["value"]
