@@ -88,6 +88,7 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
         rules=load_rules(settings.home, vault.taxonomy), model_path=settings.home / MODEL_FILE,
         feature_key=keyring.subkey("classifier-features"), model_key=keyring.subkey("classifier-model"))
     vault.auto_file_threshold = settings.auto_file_threshold
+    vault.time_zone = settings.time_zone
     vault.passwords, vault.second_factor = Argon2Passwords(), Totp()
     vault.auth, vault.auth_key = settings.auth, keyring.subkey("auth")
     vault.webhook_sender = HttpSender()

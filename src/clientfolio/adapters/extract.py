@@ -44,7 +44,7 @@ _ARCHIVES = {
 _CFB = bytes.fromhex("D0CF11E0A1B11AE1")  # OLE compound file: legacy Office, or an encrypted .docx/.xlsx
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")  # \f is the page separator: none inside pages
-_PDFIUM = threading.RLock()  # PDFium is not thread-safe: one call into it at a time in this process
+PDFIUM_LOCK = threading.RLock()  # PDFium is not thread-safe: one call into it at a time in this process
 
 
 class OcrResult(Protocol):
@@ -161,26 +161,46 @@ def sniff_kind(data: bytes, declared: str = "") -> str:
 # --- PDF ------------------------------------------------------------------------------------------------
 
 
+class PdfUnreadable(Exception):
+    """PDFium cannot open the PDF: damaged, or encrypted (`needs_password`)."""
+
+    def __init__(self, message: str, *, needs_password: bool = False):
+        super().__init__(message)
+        self.needs_password = needs_password
+
+
+def open_pdf(data: bytes):
+    """A PDFium document over bytes in memory; call (and use it) holding PDFIUM_LOCK."""
+    import pypdfium2 as pdfium
+
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
+            raise PdfUnreadable("password-protected PDF", needs_password=True) from exc
+        reason = re.search(r"\(PDFium: ([^)]*)\)", str(exc))
+        raise PdfUnreadable(f"damaged or truncated PDF ({reason[1] if reason else exc})") from exc
+
+
 def _pdf(data: bytes, ocr: OcrEngine | None, limits: Limits) -> Extraction:
     import pypdfium2 as pdfium
 
     try:
-        with _PDFIUM:
-            document = pdfium.PdfDocument(data)
+        with PDFIUM_LOCK:
+            document = open_pdf(data)
             total = len(document)
-    except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == pdfium.raw.FPDF_ERR_PASSWORD:
+    except PdfUnreadable as exc:
+        if exc.needs_password:
             return Extraction("needs_password", message="password-protected PDF: stored as is; "
                                                         "its text needs the password")
-        reason = re.search(r"\(PDFium: ([^)]*)\)", str(exc))
-        return Extraction("failed", message=f"damaged or truncated PDF ({reason[1] if reason else exc})")
+        return Extraction("failed", message=str(exc))
     try:
         if total == 0:
             return Extraction("failed", message="damaged PDF: no pages")
         pages, notes = _Pages(limits), []
 
         def read_page(index: int) -> tuple[str, Image.Image | None, str | None]:
-            with _PDFIUM:
+            with PDFIUM_LOCK:
                 try:
                     page = document[index]
                 except pdfium.PdfiumError:
@@ -190,7 +210,8 @@ def _pdf(data: bytes, ocr: OcrEngine | None, limits: Limits) -> Extraction:
                     text = _clean(textpage.get_text_range())
                     textpage.close()
                     scan = _usable_chars(text) < MIN_LAYER_CHARS
-                    image = _render(page, limits) if scan and pages.may_ocr(ocr) else None
+                    image = render_pdf_page(page, scale=limits.render_dpi / 72, max_pixels=limits.max_pixels) \
+                        if scan and pages.may_ocr(ocr) else None
                     return text, image, None
                 except pdfium.PdfiumError:
                     return "", None, "damaged page"
@@ -211,18 +232,18 @@ def _pdf(data: bytes, ocr: OcrEngine | None, limits: Limits) -> Extraction:
             notes.append(f"only the first {limits.max_pages} of {total} pages were read")
         return pages.result(total, notes)
     finally:
-        with _PDFIUM:
+        with PDFIUM_LOCK:
             document.close()
 
 
-def _render(page, limits: Limits) -> Image.Image | None:
+def render_pdf_page(page, *, scale: float, max_pixels: int) -> Image.Image | None:
+    """A PDF page as an image at `scale` (1 = 72 dpi), made smaller where it would pass `max_pixels`."""
     width, height = page.get_size()
     if width <= 0 or height <= 0:
         return None
-    scale = limits.render_dpi / 72
-    if width * height * scale * scale > limits.max_pixels:  # downscale rather than refuse a big page
-        scale = math.sqrt(limits.max_pixels / (width * height))
-        while math.ceil(width * scale) * math.ceil(height * scale) > limits.max_pixels:
+    if width * height * scale * scale > max_pixels:  # downscale rather than refuse a big page
+        scale = math.sqrt(max_pixels / (width * height))
+        while math.ceil(width * scale) * math.ceil(height * scale) > max_pixels:
             scale *= 0.999  # bitmap sides are whole pixels: make sure rounding up stays within the limit
     bitmap = page.render(scale=scale)
     try:

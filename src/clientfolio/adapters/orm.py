@@ -75,6 +75,7 @@ customers = Table(
     Column("merged_into_id", ForeignKey("customers.id"), nullable=True),
     Column("created_at", UTC, nullable=False),
     Column("updated_at", UTC, nullable=False),
+    Column("review_due", Date, nullable=True, index=True),  # the next periodic review (migration 0008)
 )
 
 customer_identifiers = Table(
@@ -185,6 +186,7 @@ audit_events = Table(
     Column("details", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_object", "object_type", "object_id"),  # one document's history (migration 0008)
 )
 
 # Sign-in security (migration 0006). Tokens are stored as SHA-256 (sessions, API tokens) or a keyed hash

@@ -72,14 +72,15 @@ def open_image(data: bytes, media_type: str, *, max_pixels: int = MAX_PIXELS) ->
     return image
 
 
-def iter_frames(image: Image.Image, *, max_pixels: int = MAX_PIXELS,
-                max_frames: int = MAX_PAGES) -> Iterator[Image.Image]:
-    """Each frame (TIFF pages, animation frames) decoded, upright (EXIF), and size-checked, up to max_frames.
+def iter_frames(image: Image.Image, *, max_pixels: int = MAX_PIXELS, max_frames: int = MAX_PAGES,
+                start: int = 0) -> Iterator[Image.Image]:
+    """Each frame (TIFF pages, animation frames) decoded, upright (EXIF), and size-checked, up to max_frames;
+    from frame `start` (counted from 0; the ones before are skipped, not decoded).
 
     The frame count is never asked for up front (a TIFF with a million directories would walk them all).
     Raises ImageRefused (too large) or ImageUnreadable (damaged); the caller may stop iterating at any time.
     """
-    for index in range(max_frames):
+    for index in range(start, max_frames):
         if index or image.tell():
             try:
                 image.seek(index)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import String, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from clientfolio.adapters import orm
@@ -39,7 +39,8 @@ class UserRepository:
 
 class CustomerRepository:
     _SORTS = {"code": orm.customers.c.code, "name": orm.customers.c.name,
-              "created": orm.customers.c.created_at, "-created": orm.customers.c.created_at.desc()}
+              "created": orm.customers.c.created_at, "-created": orm.customers.c.created_at.desc(),
+              "review_due": orm.customers.c.review_due}
 
     def __init__(self, session: Session):
         self.session = session
@@ -83,8 +84,12 @@ class CustomerRepository:
         c = orm.customers.c
         if f.owner_id is not None:
             stmt = stmt.where(c.owner_id == f.owner_id)
-        if not f.include_merged:
+        if f.status:
+            stmt = stmt.where(c.status == f.status)
+        elif not f.include_merged:
             stmt = stmt.where(c.status == "active")
+        if f.review_due_before:
+            stmt = stmt.where(c.review_due < f.review_due_before)
         if f.tier:
             stmt = stmt.where(c.tier == f.tier)
         if f.kind:
@@ -121,29 +126,53 @@ class DocumentRepository:
         return self.session.scalars(stmt).first()
 
     def list(self, f: DocumentFilter) -> tuple[list[Document], int]:
-        d = orm.documents.c
-        stmt = select(Document).where(d.status.in_(f.statuses))
-        if not f.include_sensitive:
-            stmt = stmt.where(d.sensitivity == "normal")
-        if f.owner_id is not None:
-            owned = select(orm.customers.c.id).where(orm.customers.c.owner_id == f.owner_id)
-            stmt = stmt.where(d.customer_id.in_(owned))
-        if f.customer_id is not None:
-            stmt = stmt.where(d.customer_id == f.customer_id)
-        if f.category:
-            stmt = stmt.where(d.category == f.category)
-        if f.subtype:
-            stmt = stmt.where(d.subtype == f.subtype)
-        if f.tag:
-            tagged = select(orm.document_tags.c.document_id).where(orm.document_tags.c.tag == f.tag)
-            stmt = stmt.where(d.id.in_(tagged))
-        if f.expires_before:
-            stmt = stmt.where(d.expires_on.is_not(None), d.expires_on < f.expires_before)
+        stmt = select(Document).where(*self._conditions(f))
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
-        order = {"id": (d.id,), "-id": (d.id.desc(),), "title": (d.title, d.id),
-                 "expires": (d.expires_on.is_(None), d.expires_on, d.id), "-updated": (d.updated_at.desc(), d.id)}
-        rows = self.session.scalars(stmt.order_by(*order[f.sort]).limit(f.limit).offset(f.offset))
+        rows = self.session.scalars(stmt.order_by(*self._order(f)).limit(f.limit).offset(f.offset))
         return list(rows), total or 0
+
+    def brief(self, f: DocumentFilter) -> tuple[list, int]:
+        """Like `list`, as light rows (id, title, category, subtype, expires_on, customer_code, customer_name)
+        joined with their customers in one query: for overviews that show no versions or tags."""
+        d, c = orm.documents.c, orm.customers.c
+        conditions = self._conditions(f)
+        total = self.session.scalar(select(func.count()).select_from(orm.documents).where(*conditions))
+        rows = self.session.execute(
+            select(d.id, d.title, d.category, d.subtype, d.expires_on, c.code.label("customer_code"),
+                   c.name.label("customer_name"))
+            .join(orm.customers, c.id == d.customer_id).where(*conditions)
+            .order_by(*self._order(f)).limit(f.limit).offset(f.offset))
+        return list(rows), total or 0
+
+    @staticmethod
+    def _conditions(f: DocumentFilter) -> list:
+        """The filter as SQL conditions, permission limits included."""
+        d = orm.documents.c
+        where = [d.status.in_(f.statuses)]
+        if not f.include_sensitive:
+            where.append(d.sensitivity == "normal")
+        if f.owner_id is not None:
+            where.append(d.customer_id.in_(select(orm.customers.c.id).where(orm.customers.c.owner_id == f.owner_id)))
+        if f.customer_id is not None:
+            where.append(d.customer_id == f.customer_id)
+        if f.category:
+            where.append(d.category == f.category)
+        if f.subtype:
+            where.append(d.subtype == f.subtype)
+        if f.tag:
+            where.append(d.id.in_(select(orm.document_tags.c.document_id).where(orm.document_tags.c.tag == f.tag)))
+        if f.expires_from:
+            where.append(d.expires_on >= f.expires_from)
+        if f.expires_before:
+            where += [d.expires_on.is_not(None), d.expires_on < f.expires_before]
+        return where
+
+    @staticmethod
+    def _order(f: DocumentFilter) -> tuple:
+        d = orm.documents.c
+        return {"id": (d.id,), "-id": (d.id.desc(),), "title": (d.title, d.id),
+                "expires": (d.expires_on.is_(None), d.expires_on, d.id),
+                "-updated": (d.updated_at.desc(), d.id)}[f.sort]
 
     def move_all(self, from_customer: int, to_customer: int) -> int:
         """Re-home every document of one customer (a merge); returns how many moved."""
@@ -240,20 +269,42 @@ class AuditRepository:
         return (row.seq, row.hash) if row else (0, GENESIS)
 
     def query(self, f: AuditFilter) -> list[AuditEvent]:
+        """Newest first, a page of `f.limit`."""
         a = orm.audit_events.c
-        stmt = select(AuditEvent)
-        for column, value in ((a.customer_code, f.customer_code), (a.actor, f.actor),
-                              (a.object_type, f.object_type), (a.object_id, f.object_id)):
-            if value:
-                stmt = stmt.where(column == value)
-        if f.action:
-            stmt = stmt.where(a.action.like(f.action.replace("*", "%")) if "*" in f.action
-                              else a.action == f.action)
-        if f.since:
-            stmt = stmt.where(a.at >= f.since)
-        if f.until:
-            stmt = stmt.where(a.at < f.until)
+        stmt = select(AuditEvent).where(*self._conditions(f))
         return list(self.session.scalars(stmt.order_by(a.seq.desc()).limit(f.limit).offset(f.offset)))
+
+    def count(self, f: AuditFilter) -> int:
+        stmt = select(func.count()).select_from(orm.audit_events).where(*self._conditions(f))
+        return self.session.scalar(stmt) or 0
+
+    def matching(self, f: AuditFilter) -> Iterator:
+        """Every matching event in chain order as light rows (an export), `f.limit` and `f.offset` ignored."""
+        a = orm.audit_events.c
+        result = self.session.execute(select(orm.audit_events).where(*self._conditions(f)).order_by(a.seq)
+                                      .execution_options(yield_per=5000))
+        yield from result
+
+    @staticmethod
+    def _conditions(f: AuditFilter) -> list:
+        a, c, d = orm.audit_events.c, orm.customers.c, orm.documents.c
+        where = [column == value for column, value in (
+            (a.customer_code, f.customer_code), (a.actor, f.actor), (a.object_type, f.object_type),
+            (a.object_id, f.object_id)) if value]
+        if f.action:
+            where.append(a.action.like(f.action.replace("*", "%")) if "*" in f.action else a.action == f.action)
+        if f.since:
+            where.append(a.at >= f.since)
+        if f.until:
+            where.append(a.at < f.until)
+        if f.about_customers:
+            where.append(a.customer_code.is_not(None))
+        if f.owner_id is not None:
+            where.append(a.customer_code.in_(select(c.code).where(c.owner_id == f.owner_id)))
+        if f.hide_sensitive:  # ids of sensitive documents, as the text object_id holds them (one hashed set)
+            sensitive = select(cast(d.id, String)).where(d.sensitivity == "sensitive")
+            where.append(or_(a.object_type != "document", a.object_id.not_in(sensitive)))
+        return where
 
     def stream(self) -> Iterator:
         """All events in chain order as light rows (a million of them must not become ORM objects)."""

@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clientfolio.domain.credentials import AuthSettings, auth_settings_from_config
 from clientfolio.domain.errors import InvalidInput
@@ -26,6 +27,7 @@ class Settings:
     redis_url: str | None = None  # background jobs in Redis; default a SQLite queue in the home (jobs.db)
     auto_file_threshold: float = 0.85  # ingestion files under a suggested category at or above this confidence
     auth: AuthSettings = field(default_factory=AuthSettings)  # [auth]: sessions, lock-out, second factor roles
+    time_zone: str = "Asia/Shanghai"  # how the pages show times; everything is stored in UTC
 
     @property
     def blob_root(self) -> Path:
@@ -54,9 +56,14 @@ def read_settings(home: Path) -> Settings:
     auth = config.get("auth", {})
     if not isinstance(auth, dict):
         raise InvalidInput(f"{CONFIG_NAME}: auth must be a table ([auth])")
+    zone = config.get("time_zone", "Asia/Shanghai")
+    try:
+        ZoneInfo(zone)
+    except (ValueError, TypeError, ZoneInfoNotFoundError):
+        raise InvalidInput(f"{CONFIG_NAME}: time_zone must be an IANA zone such as Asia/Shanghai") from None
     return Settings(home=home, database_url=url, key_file=key_file, naming_template=template,
                     max_upload_bytes=max_mb * 1024 * 1024, redis_url=redis_url, auto_file_threshold=float(threshold),
-                    auth=auth_settings_from_config(auth))
+                    auth=auth_settings_from_config(auth), time_zone=zone)
 
 
 def write_config(home: Path, values: dict) -> None:

@@ -27,6 +27,13 @@ class NothingToChange(InvalidInput):
     """An edit whose values are all the current ones (the HTTP API answers a PATCH like that with the record)."""
 
 
+class NoPreview(InvalidInput):
+    """No page images for this file: its kind has none (text, Word, Excel) or it cannot be drawn (damaged,
+    password-protected). A page shows the text or offers the download instead."""
+
+    code = "no-preview"
+
+
 class NotFound(ClientfolioError):
     code = "not-found"
 

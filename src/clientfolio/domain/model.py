@@ -32,6 +32,19 @@ class Tier(StrEnum):
     PROSPECT = "prospect"
 
 
+# Periodic customer review (KYC): years between two reviews, by tier.
+REVIEW_YEARS: dict[Tier, int] = {Tier.KEY: 1, Tier.STANDARD: 2, Tier.PROSPECT: 3}
+
+
+def next_review(tier: str, after: date) -> date:
+    """When a customer of this tier is next due for review, counted from `after` (29 February -> 28th)."""
+    year = after.year + REVIEW_YEARS[Tier(tier)]
+    try:
+        return after.replace(year=year)
+    except ValueError:
+        return after.replace(year=year, day=28)
+
+
 class Sensitivity(StrEnum):
     NORMAL = "normal"
     SENSITIVE = "sensitive"
@@ -96,6 +109,7 @@ class Customer:
     merged_into_id: int | None
     created_at: datetime
     updated_at: datetime
+    review_due: date | None  # the next periodic review (KYC); None: none scheduled
     identifiers: list[CustomerIdentifier]
 
     def __init__(self, name: str, kind: CustomerKind, tier: Tier, owner_id: int | None):
@@ -109,7 +123,15 @@ class Customer:
         self.status = "active"
         self.merged_into_id = None
         self.created_at = self.updated_at = utcnow()
+        self.review_due = None
         self.identifiers = []
+
+    def schedule_review(self, today: date, *, keep_if_sooner: bool = False) -> None:
+        """The next review: one interval of the customer's tier after `today` (or the current date, if sooner
+        and `keep_if_sooner`: a tier change never postpones a review already due earlier)."""
+        due = next_review(self.tier, today)
+        if not (keep_if_sooner and self.review_due is not None and self.review_due < due):
+            self.review_due = due
 
     def identifier(self, kind: str) -> CustomerIdentifier | None:
         return next((i for i in self.identifiers if i.kind == kind), None)

@@ -67,6 +67,26 @@ class TextExtractor(Protocol):
         """An archival PDF for an image (lossless), else None."""
 
 
+class PageRenderer(Protocol):
+    """Pages of a file drawn as PNG images from its bytes in memory (never a temporary file). Raises
+    errors.NoPreview for a kind of file without pages to draw, or one that cannot be drawn."""
+
+    def can_render(self, media_type: str) -> bool: ...
+
+    def page_count(self, data: bytes, media_type: str) -> int: ...
+
+    def render(self, data: bytes, media_type: str, *, page: int, width: int) -> bytes:
+        """Page `page` (from 1; errors.NotFound past the last) as a PNG `width` pixels wide at most."""
+
+
+class TableWriter(Protocol):
+    """Rows as a file a spreadsheet opens, made in memory; cells that would run as formulas are defused."""
+
+    formats: tuple[str, ...]  # "csv", "xlsx"
+
+    def write(self, fmt: str, header: list[str], rows: Iterable[list]) -> bytes: ...
+
+
 class JobQueue(Protocol):
     def enqueue(self, kind: str, **args) -> None: ...
 

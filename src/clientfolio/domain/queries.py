@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 
-CUSTOMER_SORTS = ("code", "name", "created", "-created")
+CUSTOMER_SORTS = ("code", "name", "created", "-created", "review_due")
+CUSTOMER_STATUSES = ("active", "merged")
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,8 @@ class CustomerFilter:
     kind: str | None = None
     name_contains: str | None = None
     include_merged: bool = False
+    status: str | None = None  # active | merged; wins over include_merged
+    review_due_before: date | None = None
     sort: str = "code"
     limit: int = 100
     offset: int = 0
@@ -30,6 +33,7 @@ class DocumentFilter:
     subtype: str | None = None
     tag: str | None = None
     statuses: tuple[str, ...] = ("active", "archived")
+    expires_from: date | None = None
     expires_before: date | None = None
     sort: str = "id"  # id | -id | title | expires | -updated
     limit: int = 100
@@ -48,5 +52,10 @@ class AuditFilter:
     until: datetime | None = None
     object_type: str | None = None
     object_id: str | None = None
+    # Limits for users who are not auditors: events about customers only, their own customers only, and no
+    # event about a sensitive document.
+    about_customers: bool = False
+    owner_id: int | None = None
+    hide_sensitive: bool = False
     limit: int = 100
     offset: int = 0

@@ -57,8 +57,9 @@ class Vault:
     passwords: PasswordHasher | None = None  # argon2id (adapters/passwords.py)
     second_factor: SecondFactor | None = None  # TOTP and recovery codes
     auth: AuthSettings = field(default_factory=AuthSettings)  # config.toml [auth]
-    auth_key: bytes = b""
-    webhook_sender: Any = None  # adapters.webhook_sender.HttpSender: the worker posts deliveries with it  # a subkey of the master key: CSRF tokens, recovery code hashes
+    auth_key: bytes = b""  # a subkey of the master key: CSRF tokens, recovery code hashes
+    webhook_sender: Any = None  # adapters.webhook_sender.HttpSender: the worker posts deliveries with it
+    time_zone: str = "Asia/Shanghai"  # config.toml time_zone: how pages show times (stored times are UTC)
 
 
 def acting_user(uow: UnitOfWork, name: str) -> User:

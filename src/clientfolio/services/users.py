@@ -49,6 +49,14 @@ def list_users(*, vault: Vault, actor: str) -> list[UserView]:
         return [user_view(u) for u in uow.users.list()]
 
 
+def my_account(*, vault: Vault, actor: str) -> UserView:
+    """The acting user's own account: role, second factor (for the account page)."""
+    with vault.uow(read_only=True) as uow:
+        user = acting_user(uow, actor)
+        authorize(user, Action.ACCOUNT_SELF, object_type="user", object_id=user.name)
+        return user_view(user)
+
+
 def set_role(*, vault: Vault, actor: str, name: str, role: str | None = None,
              own_customers_only: bool | None = None, disabled: bool | None = None) -> UserView:
     with vault.uow() as uow:

@@ -1,4 +1,5 @@
-"""The HTTP application: /api/v1 (OpenAPI at /api/v1/openapi.json, interactive docs at /api/docs).
+"""The HTTP application: /api/v1 (OpenAPI at /api/v1/openapi.json, interactive docs at /api/docs) and the web
+pages (entrypoints/web) beside it.
 
 Every route is a thin translation into a service call; permission checks and audit events live in the services.
 """
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clientfolio.entrypoints.api import (problems, routes_auth, routes_customers, routes_documents, routes_misc,
                                          routes_webhooks)
 from clientfolio.entrypoints.api.schemas import Problem
+from clientfolio.entrypoints.web import app as web_app
+from clientfolio.entrypoints.web import errors as web_errors
 from clientfolio.services.context import Vault
 
 PREFIX = "/api/v1"
@@ -57,9 +60,10 @@ def create_app(vault: Vault, *, tls: bool = False) -> FastAPI:
                   openapi_url=f"{PREFIX}/openapi.json", docs_url=None, redoc_url=None)
     app.state.vault = vault
     app.state.secure_cookies = tls
-    problems.install(app)
+    problems.install(app, page_error=web_errors.error_page)
     for module in (routes_auth, routes_customers, routes_documents, routes_misc, routes_webhooks):
         app.include_router(module.router, prefix=PREFIX)
+    web_app.install(app)
     _docs(app)
     _problem_schema(app)
     app.add_middleware(SecurityHeaders, hsts=tls)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clientfolio.domain.errors import ClientfolioError
@@ -41,25 +42,33 @@ def problem(status: int, code: str, detail: str, headers: dict | None = None, **
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, *, page_error=None) -> None:
+    """problem+json for /api/…; `page_error(request, status, code, detail)` answers everything else (the web
+    pages) when given."""
+
+    async def answer(request: Request, status: int, code: str, detail: str, headers: dict | None = None, **extra):
+        if page_error is not None and not request.url.path.startswith("/api/"):
+            return await run_in_threadpool(page_error, request, status, code, detail)  # it reads the session
+        return problem(status, code, detail, headers, **extra)
+
     @app.exception_handler(ClientfolioError)
     async def _service_error(request: Request, exc: ClientfolioError):
         status = getattr(exc, "status", None) or STATUS.get(exc.code, 400)
         headers = dict(getattr(exc, "headers", {}) or {})
         if status == 401:
             headers.setdefault("WWW-Authenticate", 'Bearer realm="clientfolio"')
-        return problem(status, exc.code, exc.message, headers)
+        return await answer(request, status, exc.code, exc.message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
         where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
-        return problem(422, "invalid-request", f"the request is not valid: {where}", errors=errors)
+        return await answer(request, 422, "invalid-request", f"the request is not valid: {where}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-        return problem(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+        return await answer(request, exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
 
 def responses(*statuses: int) -> dict:
