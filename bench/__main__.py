@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--docs N] [--events N] [--only store|audit|ocr|ingest|search|api] [--dir D] [--pg-url URL | --no-postgres]
+"""python -m bench [--quick] [--docs N] [--events N] [--only store|audit|ocr|ingest|search|api|web] [--dir D] [--pg-url URL | --no-postgres]
 
 Prints each result next to its same-run baseline and writes everything to bench/results/latest.json.
 """
@@ -32,11 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench", description="clientfolio benchmarks: store throughput and audit verify (see bench/README.md)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes for a fast check ({QUICK['docs']} docs, {QUICK['events']:,} events)")
-    parser.add_argument("--docs", type=_positive, help=f"documents to add and read back (default {DEFAULT['docs']})")
+    parser.add_argument("--docs", type=_positive, help=f"documents to add and read back (default {DEFAULT['docs']}; "
+                        "for --only web: documents in its vault, default 100,000)")
     parser.add_argument("--size-kb", type=_positive, default=200, help="document size in kB of 1000 bytes (default 200)")
     parser.add_argument("--customers", type=_positive, default=20, help="customers the documents are spread over")
     parser.add_argument("--events", type=_positive, help=f"audit events to verify (default {DEFAULT['events']:,})")
-    parser.add_argument("--only", choices=("store", "audit", "ocr", "ingest", "search", "api"), help="run one benchmark")
+    parser.add_argument("--only", choices=("store", "audit", "ocr", "ingest", "search", "api", "web"),
+                        help="run one benchmark")
     parser.add_argument("--ingest-docs", type=_positive, help="text PDFs for the ingest benchmark (default 2,000)")
     parser.add_argument("--dir", type=Path, help="parent folder for temporary vaults (default: the system temp dir)")
     parser.add_argument("--pg-url", default=audit_verify.PG_ADMIN_URL,
@@ -71,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
                                  ["--docs", str(args.ingest_docs or (200 if args.quick else 2000))]),
                                 ("search", "bench.search_engines", ["--quick"] if args.quick else []),
                                 ("api", "bench.api_load",
-                                 (["--quick"] if args.quick else []) + (["--dir", str(args.dir)] if args.dir else []))):
+                                 (["--quick"] if args.quick else []) + (["--dir", str(args.dir)] if args.dir else [])),
+                                # web pages: 100,000 documents unless --docs is given (its vault is kept and reused)
+                                ("web", "bench.web_pages",
+                                 (["--quick"] if args.quick else []) + (["--docs", str(args.docs)] if args.docs else [])
+                                 + (["--dir", str(args.dir)] if args.dir else []))):
         if args.only in (None, name):  # each in its own process: they measure memory and load engines
             print(f"\n== {name} ==", flush=True)
             subprocess.run([sys.executable, "-m", module, *extra], check=False)

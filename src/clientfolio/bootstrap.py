@@ -17,10 +17,12 @@ from clientfolio.adapters.extract import Extractor
 from clientfolio.adapters.jobs import JobQueue
 from clientfolio.adapters.ocr import RapidOcrEngine, engine_available as ocr_available
 from clientfolio.adapters.passwords import Argon2Passwords, Totp
+from clientfolio.adapters.previews import PagePreviews
 from clientfolio.adapters.crypto import (FieldCipher, Keyring, decode_master_key, generate_master_key,
                                          read_key_file, write_key_file)
 from clientfolio.adapters.search_index import KeyedSearchIndex
 from clientfolio.adapters.similarity import KeyedMinHash
+from clientfolio.adapters.spreadsheets import SpreadsheetWriter
 from clientfolio.adapters.settings import default_home, load_taxonomy, read_settings, write_config
 from clientfolio.adapters.uow import SqlUnitOfWork
 from clientfolio.adapters.webhook_sender import HttpSender
@@ -92,6 +94,7 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
     vault.passwords, vault.second_factor = Argon2Passwords(), Totp()
     vault.auth, vault.auth_key = settings.auth, keyring.subkey("auth")
     vault.webhook_sender = HttpSender()
+    vault.previews, vault.tables = PagePreviews(), SpreadsheetWriter()
     vault.jobs.set_handler(partial(worker.run_job, vault))
     return vault
 

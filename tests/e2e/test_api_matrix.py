@@ -56,6 +56,8 @@ def cases(w):
         ("POST", "/customers", {"json": {"name": "新客户", "kind": "person", "tier": "standard"}}, only(201, writers)),
         ("PATCH", f"/customers/{B}", lambda who: {"json": {"name": f"乙方 {who}"}}, only(200, {"clara", "max", "admin"})),
         ("POST", "/customers/lookup", {"json": {"kind": "resident_id", "value": ID_A}}, ALL),
+        ("POST", f"/customers/{B}/review", None, only(200, {"clara", "max", "admin"})),
+        ("POST", f"/customers/{A}/review", None, only(200, {"clara", "max", "admin", "olga"})),
         ("GET", "/documents", None, ALL),
         ("GET", f"/documents/{a}", None, ALL),
         ("GET", f"/documents/{b}", None, only(200, set(USERS) - {"olga"})),

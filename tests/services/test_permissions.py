@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import json
 import os
 import pkgutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
+from PIL import Image
 from sqlalchemy import select
 from stdnum.cn import ric
 
@@ -43,8 +45,9 @@ from clientfolio.adapters.webhook_sender import HttpSender
 from clientfolio.domain.errors import InvalidInput, NotFound, PermissionDenied
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.queries import AuditFilter
-from clientfolio.services import (audit, auth, backups, classification, customers, demo, documents, fields, inbox, ingest,
-                                  search, second_factor, summary, tokens, users, versions, webhooks)
+from clientfolio.services import (audit, auth, backups, classification, customers, dashboard, demo, documents, fields,
+                                  history, inbox, ingest, previews, search, second_factor, summary, tokens, users,
+                                  versions, webhooks)
 from clientfolio.services import vault as vault_services
 from clientfolio.services.context import Vault
 
@@ -146,12 +149,26 @@ new_recovery_codes                    A     A      A       A      A      A      
 reset_second_factor                   D     D      D       D      A      D         D
 create_token                          A     A      A       A      A      A         D
 list_tokens                           A     A      A       A      A      A         D
+my_account                            A     A      A       A      A      A         D
 revoke_token                          A     A      A       A      A      A         D
 register_webhook                      D     D      D       D      A      D         D
 list_webhooks                         D     D      D       D      A      D         D
 remove_webhook                        D     D      D       D      A      D         D
 list_webhook_deliveries               D     D      D       D      A      D         D
 redeliver_webhook                     D     D      D       D      A      D         D
+page_count_theirs                     A     A      A       D      A      D         D
+page_count_sensitive                  D     D      A       D      A      D         D
+render_page_theirs                    A     A      A       D      A      D         D
+render_page_mine                      A     A      A       D      A      A         D
+render_sensitive_page                 D     D      A       D      A      D         D
+dashboard                             A     A      A       A      A      A         D
+customer_timeline_theirs              A     A      A       A      A      D         D
+customer_timeline_mine                A     A      A       A      A      A         D
+document_history_theirs               A     A      A       A      A      D         D
+document_history_sensitive            D     D      A       A      A      D         D
+export_audit                          D     D      D       A      A      D         D
+review_customer_theirs                D     A      A       D      A      D         D
+review_customer_mine                  D     A      A       D      A      A         D
 """
 
 
@@ -179,6 +196,15 @@ def resident_id(stem17: str) -> str:
 
 def uniq() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def _png_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+PREVIEW_PNG = _png_bytes()
 
 
 def fresh_bytes(what: str) -> bytes:
@@ -700,6 +726,10 @@ def _list_tokens(v, actor, w, _):
     assert all(t.user == actor for t in tokens.list_tokens(vault=v, actor=actor))
 
 
+def _my_account(v, actor, w, _):
+    assert users.my_account(vault=v, actor=actor).name == actor
+
+
 def _revoke_token(v, actor, w, _):
     made = tokens.create_token(vault=v, actor=actor, name=f"t {uniq()}")
     assert tokens.revoke_token(vault=v, actor=actor, token_id=made.view.id).revoked_at is not None
@@ -742,6 +772,59 @@ def _list_webhook_deliveries(v, actor, w, hook):
 
 def _redeliver(v, actor, w, delivery):
     assert webhooks.redeliver(vault=v, actor=actor, delivery_id=delivery).status == "pending"
+
+
+def _preview_document(which, sensitive):
+    """A one-page PNG filed by admin (the world's own documents are text, which has no pages to draw)."""
+    def prep(v, w):
+        kind = dict(category="id_document", subtype="passport") if sensitive else dict(category="contract")
+        return documents.add_document(vault=v, actor="admin", customer_code=side(w, which).code, content=[PREVIEW_PNG],
+                                      original_name="scan.png", allow_duplicate=True, **kind).id
+    return prep
+
+
+def _page_count(v, actor, w, doc_id):
+    assert previews.page_count(vault=v, actor=actor, document_id=doc_id) == 1
+
+
+def _render_page(v, actor, w, doc_id):
+    assert previews.render_page(vault=v, actor=actor, document_id=doc_id, width=200).startswith(b"\x89PNG")
+
+
+def _dashboard(v, actor, w, _):
+    view = dashboard.dashboard(vault=v, actor=actor)
+    assert view.activity
+    assert (view.inbox_waiting is None) == (actor in ("vera", "audrey", "olga"))  # who has no inbox
+    if actor == "olga":
+        assert {a.customer for a in view.activity} == {w.mine.code}
+
+
+def _customer_timeline(which):
+    def run(v, actor, w, _):
+        code = side(w, which).code
+        page = history.customer_timeline(vault=v, actor=actor, code=code)
+        assert page.total >= 5 and {e.customer for e in page.items} == {code}
+    return run
+
+
+def _document_history(sensitive):
+    def run(v, actor, w, _):
+        events = history.document_history(vault=v, actor=actor, document_id=_doc(w, "theirs", sensitive).id,
+                                          limit=1000)
+        assert {"document.create", "version.add"} <= {e.action for e in events}
+    return run
+
+
+def _export_audit(v, actor, w, _):
+    data = audit.export_audit(vault=v, actor=actor, fmt="csv", customer_code=w.theirs.code)
+    assert data.startswith(b"\xef\xbb\xbf") and f",{w.theirs.code},".encode() in data
+
+
+def _review_customer(which):
+    def run(v, actor, w, _):
+        s = side(w, which)
+        assert customers.review_customer(vault=v, actor=actor, code=s.code).review_due > date.today()
+    return run
 
 
 META = "customer.read document.read_meta"  # the read check every single-document action starts with
@@ -840,6 +923,7 @@ ACTIONS: dict[str, Case] = {
                                 prep=_new_user),
     "create_token": case("tokens.create_token", _create_token, "account.self"),
     "list_tokens": case("tokens.list_tokens", _list_tokens, "account.self"),
+    "my_account": case("users.my_account", _my_account, "account.self"),
     "revoke_token": case("tokens.revoke_token", _revoke_token, "account.self"),
     "version_size_theirs": case("versions.version_size", _version_size("theirs", False), META),
     "version_size_sensitive": case("versions.version_size", _version_size("theirs", True), META),
@@ -849,6 +933,25 @@ ACTIONS: dict[str, Case] = {
     "list_webhook_deliveries": case("webhooks.list_deliveries", _list_webhook_deliveries, "webhook.manage",
                                     prep=_webhook),
     "redeliver_webhook": case("webhooks.redeliver", _redeliver, "webhook.manage", prep=_webhook_delivery),
+    "page_count_theirs": case("previews.page_count", _page_count, META + " document.read_content",
+                              prep=_preview_document("theirs", False)),
+    "page_count_sensitive": case("previews.page_count", _page_count, META + " document.read_content",
+                                 prep=_preview_document("theirs", True)),
+    "render_page_theirs": case("previews.render_page", _render_page, META + " document.read_content",
+                               prep=_preview_document("theirs", False)),
+    "render_page_mine": case("previews.render_page", _render_page, META + " document.read_content",
+                             prep=_preview_document("mine", False)),
+    "render_sensitive_page": case("previews.render_page", _render_page, META + " document.read_content",
+                                  prep=_preview_document("theirs", True)),
+    "dashboard": case("dashboard.dashboard", _dashboard, "document.read_meta"),
+    "customer_timeline_theirs": case("history.customer_timeline", _customer_timeline("theirs"), "customer.read"),
+    "customer_timeline_mine": case("history.customer_timeline", _customer_timeline("mine"), "customer.read"),
+    "document_history_theirs": case("history.document_history", _document_history(False), META),
+    "document_history_sensitive": case("history.document_history", _document_history(True), META),
+    "export_audit": case("audit.export_audit", _export_audit, "audit.read"),
+    "review_customer_theirs": case("customers.review_customer", _review_customer("theirs"),
+                                   "customer.read customer.edit"),
+    "review_customer_mine": case("customers.review_customer", _review_customer("mine"), "customer.read customer.edit"),
 }
 
 # --------------------------------------------------------------------------------------------------

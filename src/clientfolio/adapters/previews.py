@@ -16,7 +16,7 @@ from clientfolio.adapters.extract import PDFIUM_LOCK, PdfUnreadable, open_pdf, r
 from clientfolio.domain.errors import NoPreview, NotFound
 
 PDF = "application/pdf"
-MULTI_PAGE = frozenset({"image/tiff"})  # a scanner's feeder output; other images have one page (GIF frames are motion)
+MULTI_PAGE = frozenset({"image/tiff"})  # a scanner's feeder output; other images are one page (GIF frames: motion)
 PAGE_PIXELS = 2000 * 3000  # the widest preview and a tall page: longer pages are drawn narrower
 _PNG_MODES = ("RGB", "RGBA", "L", "LA")
 
@@ -100,7 +100,7 @@ class PagePreviews:
                 document.close()
         if image is None:
             raise NoPreview(f"no preview: damaged PDF (page {number} has no size)")
-        return image
+        return image.crop((0, 0, width, image.height)) if image.width > width else image  # PDFium rounds up
 
     def _open_image(self, data: bytes, media_type: str) -> Image.Image:
         self._kind(media_type)

@@ -301,7 +301,7 @@ class AuditRepository:
             where.append(a.customer_code.is_not(None))
         if f.owner_id is not None:
             where.append(a.customer_code.in_(select(c.code).where(c.owner_id == f.owner_id)))
-        if f.hide_sensitive:  # ids of sensitive documents, as the text object_id holds them (one hashed set)
+        if f.hide_sensitive:  # sensitive documents' ids as text, like object_id (the subquery runs once)
             sensitive = select(cast(d.id, String)).where(d.sensitivity == "sensitive")
             where.append(or_(a.object_type != "document", a.object_id.not_in(sensitive)))
         return where

@@ -66,6 +66,10 @@ class RateLimited(ClientfolioError):
 class Duplicate(ClientfolioError):
     code = "duplicate"
 
+    def __init__(self, message: str, *, existing_id: int | None = None):
+        super().__init__(message)
+        self.existing_id = existing_id  # the document that already holds this content
+
 
 class Conflict(ClientfolioError):
     code = "conflict"

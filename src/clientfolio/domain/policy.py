@@ -117,5 +117,14 @@ def authorize(user: User, action: Action, *, customer: Customer | None = None,
                                object_type=object_type, object_id=object_id, customer_code=code)
 
 
+def may(user: User, action: Action, *, customer: Customer | None = None, document: Document | None = None) -> bool:
+    """The decision `authorize` takes, as yes or no (to leave out what the user may not see)."""
+    try:
+        authorize(user, action, customer=customer, document=document)
+    except PermissionDenied:
+        return False
+    return True
+
+
 # Front-desk clerks scan ID cards: they may file a sensitive document without being able to read it.
 _SENSITIVE_EXEMPT = {Action.DOCUMENT_CREATE}

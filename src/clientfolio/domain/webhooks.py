@@ -19,6 +19,7 @@ from clientfolio.domain.errors import InvalidInput
 EVENTS_BY_ACTION = {
     "customer.create": "customer.created",
     "customer.edit": "customer.changed",
+    "customer.reviewed": "customer.changed",
     "customer.merge": "customer.changed",
     "document.create": "document.added",
     "document.edit": "document.changed",

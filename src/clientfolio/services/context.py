@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from clientfolio.domain import policy
 from clientfolio.domain.credentials import AuthSettings
 from clientfolio.domain.errors import NotFound, PermissionDenied
 from clientfolio.domain.model import Customer, Document, User
 from clientfolio.domain.policy import Action
-from clientfolio.domain.ports import (BlobStore, DocumentClassifier, FieldCipher, JobQueue, PasswordHasher,
-                                      SecondFactor, TextExtractor, TextSignature)
+from clientfolio.domain.ports import (BlobStore, DocumentClassifier, FieldCipher, JobQueue, PageRenderer,
+                                      PasswordHasher, SecondFactor, TableWriter, TextExtractor, TextSignature)
 from clientfolio.domain.taxonomy import Taxonomy
 
 
@@ -60,6 +62,13 @@ class Vault:
     auth_key: bytes = b""  # a subkey of the master key: CSRF tokens, recovery code hashes
     webhook_sender: Any = None  # adapters.webhook_sender.HttpSender: the worker posts deliveries with it
     time_zone: str = "Asia/Shanghai"  # config.toml time_zone: how pages show times (stored times are UTC)
+    previews: PageRenderer | None = None  # pages of PDFs and images as PNG (adapters/previews.py)
+    tables: TableWriter | None = None  # CSV / XLSX files of rows (adapters/spreadsheets.py)
+
+
+def vault_today(vault: Vault) -> date:
+    """Today's date where the vault's users are (config.toml time_zone): what "due" and "expired" count from."""
+    return datetime.now(ZoneInfo(vault.time_zone)).date()
 
 
 def acting_user(uow: UnitOfWork, name: str) -> User:

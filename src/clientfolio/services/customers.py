@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from clientfolio.domain import identifiers as ids
 from clientfolio.domain.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, NothingToChange
 from clientfolio.domain.model import (Customer, CustomerIdentifier, CustomerKind, Tier, User,
                                       customer_code, parse_choice, utcnow)
 from clientfolio.domain.policy import Action, allows
-from clientfolio.domain.queries import CUSTOMER_SORTS, CustomerFilter
+from clientfolio.domain.queries import CUSTOMER_SORTS, CUSTOMER_STATUSES, CustomerFilter
 from clientfolio.services.context import (UnitOfWork, Vault, acting_user, authorize,
-                                          customer_or_404)
+                                          customer_or_404, vault_today)
 from clientfolio.services.views import CustomerView, IdentifierView, Page
 
 _UNSET = object()
@@ -24,6 +26,7 @@ def add_customer(*, vault: Vault, actor: str, name: str, kind: str, tier: str,
         authorize(user, Action.CUSTOMER_CREATE, object_type="customer", object_id="new")
         customer = Customer(_clean_name(name), parse_choice(CustomerKind, kind, "kind"),
                             parse_choice(Tier, tier, "tier"), _owner_id(uow, owner, default=user))
+        customer.schedule_review(vault_today(vault))
         uow.customers.add(customer)
         customer.code = customer_code(customer.id)
         _set_contact(vault, customer, phone=phone, email=email)
@@ -38,7 +41,9 @@ def add_customer(*, vault: Vault, actor: str, name: str, kind: str, tier: str,
 
 def list_customers(*, vault: Vault, actor: str, tier: str | None = None, kind: str | None = None,
                    query: str | None = None, owner: str | None = None, sort: str = "code",
-                   include_merged: bool = False, limit: int = 100, offset: int = 0) -> Page:
+                   include_merged: bool = False, status: str | None = None,
+                   review_due_before: date | None = None, limit: int = 100, offset: int = 0) -> Page:
+    """`status` (active | merged) wins over `include_merged`; `review_due_before`: reviews due before that day."""
     with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         authorize(user, Action.CUSTOMER_READ, object_type="customer", object_id="*")
@@ -53,9 +58,11 @@ def list_customers(*, vault: Vault, actor: str, tier: str | None = None, kind: s
             parse_choice(CustomerKind, kind, "kind")
         if sort not in CUSTOMER_SORTS:
             raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(CUSTOMER_SORTS)}")
+        if status and status not in CUSTOMER_STATUSES:
+            raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(CUSTOMER_STATUSES)}")
         rows, total = uow.customers.list(CustomerFilter(
             owner_id=owner_id, tier=tier, kind=kind, name_contains=query, sort=sort, include_merged=include_merged,
-            limit=_bounded(limit), offset=max(offset, 0)))
+            status=status, review_due_before=review_due_before, limit=_bounded(limit), offset=max(offset, 0)))
         return Page(items=[_view(vault, uow, user, c, reveal=False) for c in rows], total=total,
                     limit=limit, offset=offset)
 
@@ -91,6 +98,7 @@ def edit_customer(*, vault: Vault, actor: str, code: str, name: str | None = Non
             changed.append("kind")
         if tier is not None and tier != customer.tier:
             customer.tier = parse_choice(Tier, tier, "tier").value
+            customer.schedule_review(vault_today(vault), keep_if_sooner=True)
             changed.append("tier")
         if owner is not None:
             customer.owner_id = _owner_id(uow, owner)
@@ -111,6 +119,24 @@ def edit_customer(*, vault: Vault, actor: str, code: str, name: str | None = Non
             uow.documents.touch_customer_documents(customer.id)
         uow.record(actor=user.name, action="customer.edit", object_type="customer",
                    object_id=customer.code, customer_code=customer.code, details={"fields": changed})
+        uow.commit()
+        return _view(vault, uow, user, customer, reveal=False)
+
+
+def review_customer(*, vault: Vault, actor: str, code: str, today: date | None = None) -> CustomerView:
+    """Record the periodic (KYC) review as done today: the next one falls due one interval of the tier later."""
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        customer = customer_or_404(uow, user, code)
+        authorize(user, Action.CUSTOMER_EDIT, customer=customer)
+        require_active(uow, customer)
+        previous = customer.review_due
+        customer.schedule_review(today or vault_today(vault))
+        customer.updated_at = utcnow()
+        uow.record(actor=user.name, action="customer.reviewed", object_type="customer", object_id=customer.code,
+                   customer_code=customer.code,
+                   details={"review_due": customer.review_due.isoformat(),
+                            "was_due": previous.isoformat() if previous else None})
         uow.commit()
         return _view(vault, uow, user, customer, reveal=False)
 
@@ -260,7 +286,8 @@ def _view(vault: Vault, uow: UnitOfWork, user: User, customer: Customer, *, reve
         code=customer.code, name=customer.name, kind=customer.kind, tier=customer.tier,
         owner=owner.name if owner else None,
         phone=phone, email=email,
-        identifiers=idents, created_at=customer.created_at, updated_at=customer.updated_at)
+        identifiers=idents, created_at=customer.created_at, updated_at=customer.updated_at,
+        review_due=customer.review_due)
 
 
 def open_contact(vault: Vault, customer: Customer, which: str) -> str | None:

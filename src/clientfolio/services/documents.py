@@ -206,7 +206,7 @@ def refuse_duplicate(uow: UnitOfWork, customer_id: int, sha256: str) -> None:
     existing = uow.documents.with_content(customer_id, sha256)
     if existing is not None:
         raise Duplicate(f"duplicate: the same content is already document {existing.id} "
-                        f"({existing.title}); use --allow-duplicate to keep both")
+                        f"({existing.title}); use --allow-duplicate to keep both", existing_id=existing.id)
 
 
 def new_version(vault: Vault, document: Document, blob, media_type: str, user: User,

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from clientfolio.domain import media
 from clientfolio.domain.errors import InvalidInput, NotFound
-from clientfolio.domain.model import utcnow
+from clientfolio.domain.model import User, utcnow
 from clientfolio.domain.policy import Action
 from clientfolio.domain.ports import StoredBlob
 from clientfolio.services.content import read_verified, store_stream
-from clientfolio.services.context import Vault, acting_user, authorize, document_or_404
+from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize, document_or_404
 from clientfolio.services.documents import (new_version, refuse_duplicate, canonical_name,
                                             document_view, open_original_name)
 from clientfolio.services.textjobs import schedule_index, schedule_text
@@ -70,9 +70,7 @@ def read_version(*, vault: Vault, actor: str, document_id: int, version: int | N
     audited before it starts."""
     with vault.uow() as uow:
         user = acting_user(uow, actor)
-        document, customer = document_or_404(uow, user, document_id)
-        authorize(user, Action.DOCUMENT_READ_CONTENT, customer=customer, document=document)
-        chosen = _version(document, version)
+        document, customer, chosen = readable_version(uow, user, document_id, version)
         audit = dict(actor=user.name, action="document.read", object_type="document",
                      object_id=str(document.id), customer_code=customer.code)
         uow.record(**audit, details={"version": chosen.number, **({"offset": offset} if offset else {})})
@@ -80,6 +78,13 @@ def read_version(*, vault: Vault, actor: str, document_id: int, version: int | N
         view = _version_view(vault, document, customer, chosen, uow.users.names({chosen.uploaded_by}))
     return Download(view, read_verified(vault, blob_id=chosen.blob_id, sha256=chosen.sha256,
                                         audit={**audit, "action": "document.read"}, offset=offset))
+
+
+def readable_version(uow: UnitOfWork, user: User, document_id: int, number: int | None):
+    """(document, customer, version) if the user may read the content of that version (latest: None)."""
+    document, customer = document_or_404(uow, user, document_id)
+    authorize(user, Action.DOCUMENT_READ_CONTENT, customer=customer, document=document)
+    return document, customer, _version(document, number)
 
 
 def version_size(*, vault: Vault, actor: str, document_id: int, version: int | None = None) -> int:

@@ -57,6 +57,7 @@ class CustomerView(View):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     document_count: int | None = None
+    review_due: date | None = None  # the next periodic (KYC) review
 
 
 @dataclass
@@ -111,7 +112,9 @@ class Page(View):
 
 
 @dataclass
-class AuditEventView(View):
+class ActivityView(View):
+    """An audit event as the pages show it to anyone who may see its object: there `details` keeps only plain
+    facts (version and page numbers, names of changed fields, a status), or nothing."""
     seq: int
     at: datetime
     actor: str
@@ -121,7 +124,45 @@ class AuditEventView(View):
     customer: str | None
     outcome: str
     details: dict
+
+
+@dataclass
+class AuditEventView(ActivityView):
+    """An audit event whole, for those who may read the trail."""
     hash: str
+
+
+@dataclass
+class ExpiringDocumentView(View):
+    id: int
+    title: str
+    category: str
+    subtype: str | None
+    expires_on: date
+    customer: str
+    customer_name: str
+
+
+@dataclass
+class ReviewDueView(View):
+    code: str
+    name: str
+    tier: str
+    owner: str | None
+    review_due: date
+
+
+@dataclass
+class DashboardView(View):
+    """What needs doing, as far as the user may see: every count is of what the user may see."""
+    today: date
+    expiring_30: Page  # items: ExpiringDocumentView, expiring today up to 30 days from now
+    expiring_60: Page  # in 31 to 60 days
+    expiring_90: Page  # in 61 to 90 days
+    expired: Page  # before today
+    inbox_waiting: int | None  # None: the user may not use the inbox
+    reviews_due: Page | None  # items: ReviewDueView, due today or earlier; None: the user may not read customers
+    activity: list[ActivityView]  # the newest events about customers the user may see, without details
 
 
 # Sign-in security. Values that are secrets (tokens, TOTP secrets, recovery codes) are shown once and kept out

@@ -15,7 +15,7 @@ TYPE_PREFIX = "urn:clientfolio:problem:"
 
 STATUS = {
     "invalid-input": 422, "not-found": 404, "permission-denied": 403, "duplicate": 409, "conflict": 409,
-    "not-authenticated": 401, "rate-limited": 429, "too-large": 413, "unsupported-media-type": 415,
+    "not-authenticated": 401, "rate-limited": 429, "too-large": 413, "no-preview": 422, "unsupported-media-type": 415,
     "range-not-satisfiable": 416, "index-busy": 503, "integrity-failed": 500, "blob-missing": 500,
     "wrong-key": 500, "not-initialized": 500,
 }

@@ -1,7 +1,9 @@
-"""Customers: list, create, show (identifiers masked unless revealed, which is audited), edit, merge, lookup."""
+"""Customers: list, create, show (identifiers masked unless revealed, which is audited), edit, review, merge,
+lookup."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -22,12 +24,14 @@ _UNSET_IF_ABSENT = ("phone", "email")
 def list_customers(q: str | None = Query(None, max_length=200, description="name or code contains"),
                    tier: str | None = Query(None, max_length=16), kind: str | None = Query(None, max_length=16),
                    owner: str | None = Query(None, max_length=64),
-                   sort: Literal["code", "name", "created", "-created"] = "code",
-                   include_merged: bool = False, limit: int = Query(50, ge=1, le=1000),
-                   offset: int = Query(0, ge=0, le=10_000_000),
+                   sort: Literal["code", "name", "created", "-created", "review_due"] = "code",
+                   include_merged: bool = False, status: Literal["active", "merged"] | None = None,
+                   review_due_before: date | None = Query(None, description="reviews due before this day"),
+                   limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
                    who: Caller = Depends(caller), v: Vault = Depends(vault)):
     page = customers.list_customers(vault=v, actor=who.actor, tier=tier, kind=kind, query=q, owner=owner,
-                                    sort=sort, include_merged=include_merged, limit=limit, offset=offset)
+                                    sort=sort, include_merged=include_merged, status=status,
+                                    review_due_before=review_due_before, limit=limit, offset=offset)
     return CustomerPage(page.items, page.total, page.limit, page.offset)
 
 
@@ -59,6 +63,12 @@ def edit_customer(code: str, body: CustomerChanges, who: Caller = Depends(caller
         return customers.edit_customer(vault=v, actor=who.actor, code=code, **changes)
     except NothingToChange:  # PATCH is idempotent: the same values again leave the record as it is
         return customers.show_customer(vault=v, actor=who.actor, code=code)
+
+
+@router.post("/customers/{code}/review", response_model=CustomerView, responses=responses(401, 403, 404, 422))
+def review(code: str, who: Caller = Depends(caller), v: Vault = Depends(vault)):
+    """Record the periodic (KYC) review as done today: `review_due` moves one interval of the tier ahead."""
+    return customers.review_customer(vault=v, actor=who.actor, code=code)
 
 
 @router.post("/customers/{code}/merge-into/{target}", response_model=CustomerView,

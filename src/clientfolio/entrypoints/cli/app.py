@@ -17,7 +17,7 @@ from clientfolio.domain.errors import ClientfolioError
 from clientfolio.services.context import Vault
 from clientfolio.services.vault import default_actor
 
-EXIT_CODES = {"invalid-input": 2, "too-large": 2, "not-found": 3, "permission-denied": 4, "integrity-failed": 5,
+EXIT_CODES = {"invalid-input": 2, "too-large": 2, "no-preview": 2, "not-found": 3, "permission-denied": 4, "integrity-failed": 5,
               "blob-missing": 5, "duplicate": 6, "conflict": 7, "wrong-key": 8, "not-initialized": 8,
               "not-authenticated": 4, "rate-limited": 9}
 

@@ -47,7 +47,8 @@ def show(code: str, reveal: bool = typer.Option(False, "--reveal", help="Show id
     c = customers.show_customer(vault=state.vault, actor=state.actor, code=code, reveal=reveal)
     table = Table("field", "value", title=f"{c.code} {c.name}", show_header=False)
     for label, value in (("kind", c.kind), ("tier", c.tier), ("owner", c.owner), ("phone", c.phone),
-                         ("email", c.email), *((i.kind, i.value) for i in c.identifiers)):
+                         ("email", c.email), ("review due", c.review_due and c.review_due.isoformat()),
+                         *((i.kind, i.value) for i in c.identifiers)):
         table.add_row(label, value or "")
     emit(c, table=table)
 
@@ -68,6 +69,13 @@ def edit(code: str, name: str = typer.Option(None, "--name"), kind: str = typer.
                                    tier=tier, owner=owner, identifiers=_identifiers(resident_id, passport, credit_code),
                                    **extra)
     emit(view, text=f"updated customer {view.code}")
+
+
+@app.command("review")
+def review(code: str):
+    """Record the periodic (KYC) review as done today: the next falls due one interval of the tier later."""
+    view = customers.review_customer(vault=state.vault, actor=state.actor, code=code)
+    emit(view, text=f"reviewed customer {view.code}; next review due {view.review_due}")
 
 
 @app.command("find")

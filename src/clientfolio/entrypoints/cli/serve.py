@@ -1,10 +1,12 @@
-"""`clientfolio serve`: the HTTP API (and, later, the web pages) under uvicorn."""
+"""`clientfolio serve`: the web pages and the HTTP API under uvicorn, with a background worker beside them."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 
 import typer
 
@@ -18,8 +20,12 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
           tls_cert: str = typer.Option(None, "--tls-cert", help="PEM certificate (chain): serve HTTPS."),
           tls_key: str = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert."),
           insecure_http: bool = typer.Option(False, "--insecure-http",
-                                             help="Allow plain HTTP on an address other than loopback.")):
-    """Serve the HTTP API on 127.0.0.1:8000 (docs at /api/docs). HTTPS with --tls-cert/--tls-key."""
+                                             help="Allow plain HTTP on an address other than loopback."),
+          worker: bool = typer.Option(True, "--worker/--no-worker",
+                                      help="Also run the background worker (OCR, indexing, webhooks) as a child "
+                                           "process; --no-worker when workers run elsewhere.")):
+    """Serve the web pages and the HTTP API on 127.0.0.1:8000 (API docs at /api/docs). HTTPS with
+    --tls-cert/--tls-key."""
     import uvicorn
 
     if bool(tls_cert) != bool(tls_key):
@@ -35,10 +41,28 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     os.environ["CLIENTFOLIO_HOME"] = str(state.home)
     os.environ["CLIENTFOLIO_TLS"] = "1" if tls else "0"
     scheme = "https" if tls else "http"
-    errors.print(f"Clientfolio API on {scheme}://{host}:{port}/api/v1 (docs: {scheme}://{host}:{port}/api/docs)")
-    uvicorn.run("clientfolio.entrypoints.api.asgi:make_app", factory=True, host=host, port=port, workers=workers,
-                ssl_certfile=tls_cert, ssl_keyfile=tls_key, proxy_headers=False, server_header=False,
-                log_level="warning")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    errors.print(f"Clientfolio on {scheme}://{shown}:{port}/ (API {scheme}://{shown}:{port}/api/v1, "
+                 f"docs {scheme}://{shown}:{port}/api/docs)")
+    child = _start_worker() if worker else None
+    try:
+        uvicorn.run("clientfolio.entrypoints.api.asgi:make_app", factory=True, host=host, port=port,
+                    workers=workers, ssl_certfile=tls_cert, ssl_keyfile=tls_key, proxy_headers=False,
+                    server_header=False, log_level="warning")
+    finally:
+        if child is not None:
+            child.terminate()
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _start_worker() -> subprocess.Popen:
+    """`clientfolio worker` in its own process (jobs are durable, so stopping it with the server loses none)."""
+    command = [sys.executable, "-c", "from clientfolio.entrypoints.cli.main import run; run()",
+               "--home", str(state.home), "worker"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
 def _is_loopback(host: str) -> bool:
