@@ -205,8 +205,9 @@ def _set_status(vault: Vault, actor: str, document_id: int, status: DocumentStat
 def refuse_duplicate(uow: UnitOfWork, customer_id: int, sha256: str) -> None:
     existing = uow.documents.with_content(customer_id, sha256)
     if existing is not None:
-        raise Duplicate(f"duplicate: the same content is already document {existing.id} "
-                        f"({existing.title}); use --allow-duplicate to keep both", existing_id=existing.id)
+        # No title: the existing document may be one the uploader may not see (a sensitive one).
+        raise Duplicate(f"duplicate: the same content is already document {existing.id}; "
+                        "use --allow-duplicate to keep both", existing_id=existing.id)
 
 
 def new_version(vault: Vault, document: Document, blob, media_type: str, user: User,

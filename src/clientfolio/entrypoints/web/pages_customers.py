@@ -57,8 +57,7 @@ def _listing(request: Request, who: Visitor, v: Vault, filters: dict, q: str, of
     except (InvalidInput, NotFound) as exc:
         found, error = None, exc.message
     response = page(request, "customers/list.html", status=422 if error else 200, visitor=who, found=found,
-                    error=error, q=q, filters=filters, sorts=CUSTOMER_SORTS, statuses=CUSTOMER_STATUSES,
-                    per_page=PER_PAGE)
+                    error=error, q=q, filters=filters, sorts=CUSTOMER_SORTS)
     if q:
         response.headers["Cache-Control"] = "no-store"
     return response
