@@ -45,10 +45,10 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -371,7 +371,7 @@ def index_clones(vault, clones: list, log) -> None:
     """Each clone into the keyed index through KeyedSearchIndex.to_tantivy, as services.search._index_one
     builds it. Clones of one template share its text: its segmentation and keyed hashing are memoized (a
     bench-only shortcut; the tokens and hashes are the index's own). Fresh ids, so no delete before the add."""
-    from clientfolio.adapters import orm  # noqa: F401  (mappers)
+    from clientfolio.adapters import orm
     from clientfolio.domain.search import IndexedDocument
     from clientfolio.services.documents import canonical_name
     from sqlalchemy import select
@@ -664,8 +664,8 @@ def make_cases(client: httpx.Client, csrf: str, vault, probes: dict) -> list[Cas
         customers_case("customers, page 1", {}),
         customers_case(f"customers, page {mid // PER_PAGE + 1} (middle)", {"offset": mid}),
         customers_case(f"customers, tier={tier}", {"tier": tier}),
-        search_case(f"search: common word {probes['common_word']}", probes["common_word"]),
-        search_case(f"search: rare word {probes['rare_word']}", probes["rare_word"]),
+        search_case("search: common word", probes["common_word"]),
+        search_case("search: rare word", probes["rare_word"]),
         search_case("search: customer name", probes["customer_name"]),
         Case(f"customer page ({probes['customer_documents']} docs)", f"{probes['customer_documents']}+20",
              False, lambda: client.get(f"/customers/{code}"),
@@ -800,8 +800,9 @@ def print_report(result: dict) -> None:
           f"cloned), {state['customers']:,} customers, {state['audit_events']:,} audit events when built; "
           f"{'reused' if result['reused'] else 'built'} ({state['built_at']}, build {t['total_s']:.0f} s: "
           + ", ".join(f"{k[:-2].replace('_', ' ')} {v:.0f} s" for k, v in t.items() if k != "total_s") + ")")
-    print(f"signed in as {CLERK} (clerk: sensitive documents hidden); customer page and name query: {p['customer_code']} "
-          f"({p['customer_documents']} visible documents); {m['rounds']} rounds after {m['warmup']} warm-up requests "
+    print(f"signed in as {CLERK} (clerk: sensitive documents hidden); queries: common word {p['common_word']}, rare "
+          f"word {p['rare_word']}, customer name {p['customer_name']} ({p['customer_code']}, also the customer page: "
+          f"{p['customer_documents']} visible documents);\n{m['rounds']} rounds after {m['warmup']} warm-up requests "
           f"of each case, one keep-alive connection over loopback")
     def f(x, w, d=1):
         return f"{x:>{w},.{d}f}" if x is not None else f"{'—':>{w}}"
@@ -828,8 +829,8 @@ def print_report(result: dict) -> None:
               f"{f(c['service_p50_ms'], 8)} {f(c['page_over_service'], 9, 2)} {f(c['cpu_p50_ms'], 11)} "
               f"{f(c['api_cpu_p50_ms'], 7)} {f(c['page_over_api_cpu'], 9, 2)} {f(c['service_cpu_p50_ms'], 7)} "
               f"{f(c['page_over_service_cpu'], 9, 2)}")
-    print("API: " + "; ".join(sorted({f"{c['name'].split(',')[0].split(':')[0].split(' (')[0]}: {c['api']}"
-                                       for c in m["cases"]})))
+    apis = {f"{c['name'].split(',')[0].split(':')[0].split(' (')[0]}: {c['api']}": None for c in m["cases"]}
+    print(textwrap.fill("API = " + "; ".join(apis), width=115, subsequent_indent="  "))
     print("svc = the service calls the page handler makes, timed in the benchmark's process (wall and CPU); the\n"
           "CPU columns compare server CPU of the page and the API with the benchmark process's CPU for the services")
     errors = [(c["name"], c["error_count"], c["errors"]) for c in m["cases"] if c["error_count"]]
