@@ -371,10 +371,11 @@ def index_clones(vault, clones: list, log) -> None:
     """Each clone into the keyed index through KeyedSearchIndex.to_tantivy, as services.search._index_one
     builds it. Clones of one template share its text: its segmentation and keyed hashing are memoized (a
     bench-only shortcut; the tokens and hashes are the index's own). Fresh ids, so no delete before the add."""
+    from sqlalchemy import select
+
     from clientfolio.adapters import orm
     from clientfolio.domain.search import IndexedDocument
     from clientfolio.services.documents import canonical_name
-    from sqlalchemy import select
 
     index = vault.search
     index._open()
@@ -616,8 +617,8 @@ def _rows_check(pattern: str):
 
 
 def make_cases(client: httpx.Client, csrf: str, vault, probes: dict) -> list[Case]:
-    from clientfolio.services import customers, dashboard, documents, history, previews, search, summary, versions
     from clientfolio.domain.errors import NoPreview
+    from clientfolio.services import customers, dashboard, documents, history, previews, search, summary, versions
 
     me = CLERK
     api_h = {"X-CSRF-Token": csrf}

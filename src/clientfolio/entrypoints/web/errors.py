@@ -8,11 +8,16 @@ from fastapi.responses import RedirectResponse
 from clientfolio.entrypoints.web.render import page
 from clientfolio.entrypoints.web.session import SignInNeeded, maybe_visitor
 
+def N_(message: str) -> str:
+    """Marks text for `make messages`; it is translated where it is shown (`_(heading)` in error.html)."""
+    return message
+
+
 HEADINGS = {
-    400: "The request could not be understood", 401: "Please sign in", 403: "You may not do this",
-    404: "Not found", 405: "Not allowed here", 409: "This conflicts with what is already there",
-    413: "The file is too large", 415: "This kind of file is not accepted", 422: "Please check what you entered",
-    429: "Too many attempts", 500: "Something went wrong on our side", 503: "Busy, please try again shortly",
+    400: N_("The request could not be understood"), 401: N_("Please sign in"), 403: N_("You may not do this"),
+    404: N_("Not found"), 405: N_("Not allowed here"), 409: N_("This conflicts with what is already there"),
+    413: N_("The file is too large"), 415: N_("This kind of file is not accepted"), 422: N_("Please check what you entered"),
+    429: N_("Too many attempts"), 500: N_("Something went wrong on our side"), 503: N_("Busy, please try again shortly"),
 }
 
 
@@ -32,4 +37,4 @@ def error_page(request: Request, status: int, code: str, detail: str):
     except Exception:  # an error page must render even when the session store is what failed
         who = None
     return page(request, "error.html", status=status, visitor=who if who and not who.enrolment_only else None,
-                heading=HEADINGS.get(status, "Something went wrong"), detail=detail, code=code)
+                heading=HEADINGS.get(status, N_("Something went wrong")), detail=detail, code=code)

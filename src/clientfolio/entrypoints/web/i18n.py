@@ -7,7 +7,7 @@ dates, times and numbers are formatted for the locale with Babel.
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+import datetime as dt
 from functools import cache
 from importlib import resources
 from io import BytesIO
@@ -68,18 +68,18 @@ def choose_locale(cookie: str | None, accept_language: str | None) -> str:
 class Formats:
     """Locale-aware formatting for templates: dates in the vault's time zone, numbers with grouping."""
 
-    def __init__(self, locale: str, zone: tzinfo):
+    def __init__(self, locale: str, zone: dt.tzinfo):
         self.locale = Locale.parse(locale)
         self.zone = zone
 
-    def date(self, value: date | datetime | None, width: str = "medium") -> str:
+    def date(self, value: dt.date | dt.datetime | None, width: str = "medium") -> str:
         if value is None:
             return ""
-        if isinstance(value, datetime):
+        if isinstance(value, dt.datetime):
             value = value.astimezone(self.zone).date()
         return babel_dates.format_date(value, format=width, locale=self.locale)
 
-    def datetime(self, value: datetime | None, width: str = "medium") -> str:
+    def datetime(self, value: dt.datetime | None, width: str = "medium") -> str:
         if value is None:
             return ""
         return babel_dates.format_datetime(value, format=width, tzinfo=self.zone, locale=self.locale)
@@ -96,7 +96,7 @@ class Formats:
                 return f"{babel_numbers.format_decimal(round(n / scale, 1), locale=self.locale)} {unit}"
         return f"{babel_numbers.format_decimal(n, locale=self.locale)} B"
 
-    def ago(self, value: datetime | None, now: datetime) -> str:
+    def ago(self, value: dt.datetime | None, now: dt.datetime) -> str:
         if value is None:
             return ""
         return babel_dates.format_timedelta(value - now, add_direction=True, locale=self.locale)

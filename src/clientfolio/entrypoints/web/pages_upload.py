@@ -10,15 +10,11 @@ answer is that file's result row, so both ways show the same table.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import anyio.from_thread
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse
-from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import ClientDisconnect
 
 from clientfolio.domain.errors import (ClientfolioError, Duplicate, InvalidInput, NothingToChange,
                                        PermissionDenied, TooLarge)
@@ -26,9 +22,10 @@ from clientfolio.entrypoints.api import uploads
 from clientfolio.entrypoints.api.deps import check_same_origin
 from clientfolio.entrypoints.api.schemas import RecordId
 from clientfolio.entrypoints.web.pages_documents import (kind_label, kinds, language, parse_date, reads_content,
-                                                         split_kind)
+                                                         split_kind, split_tags)
 from clientfolio.entrypoints.web.render import page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
+from clientfolio.entrypoints.web.streamed_form import END_OF_FILE, FilePart, FileStart, form_events
 from clientfolio.services import auth, classification, customers, documents
 from clientfolio.services.context import Vault
 from clientfolio.services.ingest import FALLBACK_CATEGORY
@@ -37,14 +34,8 @@ from clientfolio.services.views import DocumentView
 router = APIRouter(include_in_schema=False)
 
 MAX_FILES = 50  # in one form; the browser path sends one per request
-MAX_FIELDS, FIELD_BYTES = 40, 4096  # the short fields before the files
 CHOICES = 200  # up to this many customers the picker is a plain <select>; beyond it, type to search
 FRAMING = 64 * 1024  # multipart headers and boundaries around each file
-_TAGS = re.compile(r"[\s,，、;；]+")
-
-
-def split_tags(text: str) -> list[str]:
-    return [t for t in _TAGS.split(text) if t]
 
 
 # --- what the pages show -------------------------------------------------------------------------------------
@@ -138,135 +129,6 @@ def find_customers(q: str = Form("", max_length=200), who: Visitor = Depends(for
                         headers={"Cache-Control": "no-store"})
 
 
-# --- reading the form as it streams in ----------------------------------------------------------------------
-
-_STOP = object()  # the end of a file part
-
-
-@dataclass
-class _Start:
-    name: str | None  # the file's name as the browser sent it (made safe), None when there was none
-
-
-class _FormParts(uploads._FilePart):
-    """The API parser's part handling, for a whole form: each short field as (name, value), and each `file`
-    part as _Start, its bytes, _STOP, in the order they arrive (in `pending`)."""
-
-    def __init__(self):
-        super().__init__()
-        self.field_name, self.field_value, self.field_count = "", bytearray(), 0
-
-    def _headers_done(self):
-        self.seen = False  # the API takes one file per request; a form may send many
-        super()._headers_done()
-        if self.in_file:
-            self.pending.append(_Start(self.filename))
-            return
-        _, params = parse_options_header(self.headers.get(b"content-disposition", b""))
-        self.field_name, self.field_value = params.get(b"name", b"").decode("utf-8", "replace"), bytearray()
-
-    def _data(self, data, start, end):
-        if self.in_file:
-            super()._data(data, start, end)
-            return
-        self.field_value += data[start:end]
-        if len(self.field_value) > FIELD_BYTES:
-            raise InvalidInput(f"the form field {self.field_name[:40]!r} is too long")
-
-    def _end(self):
-        if self.in_file:
-            super()._end()
-            self.pending.append(_STOP)
-            return
-        self.field_count += 1
-        if self.field_count > MAX_FIELDS:
-            raise InvalidInput("the form has too many fields")
-        self.pending.append((self.field_name, self.field_value.decode("utf-8", "replace")))
-
-
-def _body(request: Request, cap: int) -> Iterator[bytes]:
-    """The request body as it arrives, pulled from the event loop by the worker thread running the route."""
-    stream, total = request.stream(), 0
-
-    async def pull() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-
-    while True:
-        try:
-            chunk = anyio.from_thread.run(pull)
-        except ClientDisconnect:
-            return
-        if chunk is None:
-            return
-        total += len(chunk)
-        if total > cap:
-            raise TooLarge(f"refused: more than {cap:,} bytes in one upload")
-        yield chunk
-
-
-def _events(request: Request, cap: int) -> Iterator:
-    ctype, params = parse_options_header(request.headers.get("content-type", ""))
-    if ctype != b"multipart/form-data" or not params.get(b"boundary"):
-        raise InvalidInput("send the form as multipart/form-data")
-    parts = _FormParts()
-    parser = MultipartParser(params[b"boundary"], parts.callbacks())
-    try:
-        for chunk in _body(request, cap):
-            parser.write(chunk)
-            while parts.pending:
-                yield parts.pending.popleft()
-        parser.finalize()
-    except (InvalidInput, PermissionDenied):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a malformed body: what was not complete is not stored
-        raise InvalidInput("the form could not be read; nothing more was stored") from exc
-    yield from parts.pending
-
-
-class _Part:
-    """One file's bytes, pulled from the form only as the service reads them."""
-
-    def __init__(self, events: Iterator):
-        self.events, self.head, self.touched, self.done = events, None, False, False
-
-    def empty(self) -> bool:
-        """No bytes at all (a file input left empty still sends a part)."""
-        self.head = next(self, None)
-        self.touched = False
-        return self.head is None
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> bytes:
-        self.touched = True
-        if self.head is not None:
-            head, self.head = self.head, None
-            return head
-        if self.done:
-            raise StopIteration
-        for event in self.events:
-            if event is _STOP:
-                break
-            return event
-        else:
-            self.done = True
-            raise InvalidInput("the upload was cut off before the file was complete; nothing was stored")
-        self.done = True
-        raise StopIteration
-
-    def skip(self) -> None:
-        """Read past what the service did not take (a refused or too large file)."""
-        try:
-            for _ in self:
-                pass
-        except InvalidInput:
-            pass
-
-
 class FormRefused(Exception):
     """The form itself is wrong (customer, kind, dates, rights): no file could be stored with it."""
 
@@ -274,7 +136,7 @@ class FormRefused(Exception):
         self.error, self.form, self.name = error, form, name
 
 
-def _store(v: Vault, who: Visitor, form: UploadForm, name: str | None, part: _Part) -> Result:
+def _store(v: Vault, who: Visitor, form: UploadForm, name: str | None, part: FilePart) -> Result:
     try:
         doc = documents.add_document(vault=v, actor=who.actor, content=part, original_name=name,
                                      **form.service_args())
@@ -289,16 +151,16 @@ def _store(v: Vault, who: Visitor, form: UploadForm, name: str | None, part: _Pa
 
 def read_upload(request: Request, who: Visitor, v: Vault) -> tuple[UploadForm, list[Result]]:
     """Check the CSRF token and the form when the first file arrives, then store each file as it streams."""
-    events = _events(request, MAX_FILES * (v.max_upload_bytes + FRAMING))
+    events = form_events(request, MAX_FILES * (v.max_upload_bytes + FRAMING))
     fields: dict[str, str] = {}
     form, results = None, []
     for event in events:
         if isinstance(event, tuple):
             fields.setdefault(*event)
             continue
-        if event is _STOP or not isinstance(event, _Start):
+        if event is END_OF_FILE or not isinstance(event, FileStart):
             continue  # bytes of a part that was skipped
-        part = _Part(events)
+        part = FilePart(events)
         if form is None:
             auth.check_csrf(vault=v, session=who.session, token=fields.get("csrf"))
             form = UploadForm.of(request, fields)
