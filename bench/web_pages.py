@@ -647,7 +647,7 @@ def make_cases(client: httpx.Client, csrf: str, vault, probes: dict) -> list[Cas
         documents.list_documents(vault=vault, actor=me, customer_code=code, sort="title", limit=500)
         history.customer_timeline(vault=vault, actor=me, code=code, limit=20)
 
-    def document_case(name, document_id, pdf):
+    def document_case(name, document_id):
         def service():
             documents.show_document(vault=vault, actor=me, document_id=document_id)
             versions.list_versions(vault=vault, actor=me, document_id=document_id)
@@ -675,9 +675,8 @@ def make_cases(client: httpx.Client, csrf: str, vault, probes: dict) -> list[Cas
              "GET /customers/{code} + /documents?customer (no timeline)", customer_page),
         Case("dashboard", "4x20+20", False, lambda: client.get("/"), None, "no API counterpart",
              lambda: (dashboard.dashboard(vault=vault, actor=me), summary.vault_summary(vault=vault, actor=me))),
-        document_case("document page (PDF)", probes["document_pdf"], True),
-        document_case("document page (text)", probes["document_text"], False),
-    ]
+    ] + [document_case(f"document page ({kind})", probes[key])
+         for kind, key in (("PDF", "document_pdf"), ("text", "document_text")) if probes.get(key)]
 
 
 def run_case(case: Case, *, record: bool) -> None:

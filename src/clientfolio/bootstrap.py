@@ -23,7 +23,7 @@ from clientfolio.adapters.crypto import (FieldCipher, Keyring, decode_master_key
 from clientfolio.adapters.search_index import KeyedSearchIndex
 from clientfolio.adapters.similarity import KeyedMinHash
 from clientfolio.adapters.spreadsheets import SpreadsheetWriter
-from clientfolio.adapters.settings import default_home, load_taxonomy, read_settings, write_config
+from clientfolio.adapters.settings import default_home, load_requirements, load_taxonomy, read_settings, write_config
 from clientfolio.adapters.uow import SqlUnitOfWork
 from clientfolio.adapters.webhook_sender import HttpSender
 from clientfolio.domain import webhooks as webhook_rules
@@ -91,6 +91,7 @@ def build_vault(home: Path, *, key: bytes | None = None) -> Vault:
         feature_key=keyring.subkey("classifier-features"), model_key=keyring.subkey("classifier-model"))
     vault.auto_file_threshold = settings.auto_file_threshold
     vault.time_zone = settings.time_zone
+    vault.requirements = load_requirements(settings.home, vault.taxonomy)
     vault.passwords, vault.second_factor = Argon2Passwords(), Totp()
     vault.auth, vault.auth_key = settings.auth, keyring.subkey("auth")
     vault.webhook_sender = HttpSender()

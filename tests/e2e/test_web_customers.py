@@ -163,6 +163,20 @@ def test_customer_page_groups_documents_shows_what_expires_and_the_timeline(site
         assert "<h2 id=\"h-documents\">Documents <span class=\"count\">(3)</span>" in page
 
 
+def test_customer_page_says_what_is_missing_as_far_as_the_visitor_may_know(site):
+    v, base, zhang, star, ids = site
+    with signed_in(base, "max") as b:
+        attention = b.get(f"/customers/{star.code}").text.split('id="h-attention"')[1].split("</section>")[0]
+        assert "A valid business licence" in attention and "(the last one expired on" in attention
+        assert "A formal or renewal contract" in attention
+        assert f'/upload?customer={star.code}&amp;kind=contract/formal' in attention
+        zhang_page = b.get(f"/customers/{zhang.code}").text.split('id="h-attention"')[1].split("</section>")[0]
+        assert "A signature specimen" in zhang_page and "identity document" not in zhang_page
+    with signed_in(base, "clara") as b:  # ID documents are sensitive: a clerk is not told about them
+        attention = b.get(f"/customers/{star.code}").text.split('id="h-attention"')[1].split("</section>")[0]
+        assert "A formal or renewal contract" in attention and "business licence" not in attention
+
+
 def test_merged_customer_points_to_where_it_went(site):
     v, base, zhang, star, ids = site
     twin = customers.add_customer(vault=v, actor="admin", name="张伟 (dup)", kind="person", tier="key")

@@ -46,8 +46,8 @@ from clientfolio.domain.errors import InvalidInput, NotFound, PermissionDenied
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.queries import AuditFilter
 from clientfolio.services import (audit, auth, backups, classification, customers, dashboard, demo, documents, fields,
-                                  history, inbox, ingest, previews, search, second_factor, summary, tokens, users,
-                                  versions, webhooks)
+                                  history, inbox, ingest, previews, requirements, search, second_factor, summary,
+                                  tokens, users, versions, webhooks)
 from clientfolio.services import vault as vault_services
 from clientfolio.services.context import Vault
 
@@ -164,6 +164,8 @@ render_sensitive_page                 D     D      A       D      A      D      
 dashboard                             A     A      A       A      A      A         D
 customer_timeline_theirs              A     A      A       A      A      D         D
 customer_timeline_mine                A     A      A       A      A      A         D
+missing_documents_theirs              A     A      A       A      A      D         D
+missing_documents_mine                A     A      A       A      A      A         D
 document_history_theirs               A     A      A       A      A      D         D
 document_history_sensitive            D     D      A       A      A      D         D
 export_audit                          D     D      D       A      A      D         D
@@ -799,6 +801,13 @@ def _dashboard(v, actor, w, _):
         assert {a.customer for a in view.activity} == {w.mine.code}
 
 
+def _missing_documents(which):
+    def run(v, actor, w, _):
+        gaps = requirements.missing_documents(vault=v, actor=actor, code=side(w, which).code)
+        assert all(g.label_zh and g.label_en for g in gaps)
+    return run
+
+
 def _customer_timeline(which):
     def run(v, actor, w, _):
         code = side(w, which).code
@@ -946,6 +955,10 @@ ACTIONS: dict[str, Case] = {
     "dashboard": case("dashboard.dashboard", _dashboard, "document.read_meta"),
     "customer_timeline_theirs": case("history.customer_timeline", _customer_timeline("theirs"), "customer.read"),
     "customer_timeline_mine": case("history.customer_timeline", _customer_timeline("mine"), "customer.read"),
+    "missing_documents_theirs": case("requirements.missing_documents", _missing_documents("theirs"),
+                                     "customer.read document.read_meta"),
+    "missing_documents_mine": case("requirements.missing_documents", _missing_documents("mine"),
+                                   "customer.read document.read_meta"),
     "document_history_theirs": case("history.document_history", _document_history(False), META),
     "document_history_sensitive": case("history.document_history", _document_history(True), META),
     "export_audit": case("audit.export_audit", _export_audit, "audit.read"),

@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from clientfolio.domain.credentials import AuthSettings, auth_settings_from_config
 from clientfolio.domain.errors import InvalidInput
 from clientfolio.domain.naming import DEFAULT_TEMPLATE, validate_template
+from clientfolio.domain.requirements import Requirement, requirements_from_dict
 from clientfolio.domain.taxonomy import Taxonomy, merge_taxonomies, taxonomy_from_dict
 
 DEFAULT_TAXONOMY = Path(__file__).resolve().parent.parent / "data" / "taxonomy.toml"
+DEFAULT_REQUIREMENTS = DEFAULT_TAXONOMY.with_name("requirements.toml")
 CONFIG_NAME = "config.toml"
 
 
@@ -83,6 +85,12 @@ def load_taxonomy(home: Path) -> Taxonomy:
     if extension.exists():
         data = merge_taxonomies(data, _read_toml(extension))
     return taxonomy_from_dict(data)
+
+
+def load_requirements(home: Path, taxonomy: Taxonomy) -> tuple[Requirement, ...]:
+    """The vault's own requirements.toml when there is one, else the default list."""
+    own = home / "requirements.toml"
+    return requirements_from_dict(_read_toml(own if own.exists() else DEFAULT_REQUIREMENTS), taxonomy)
 
 
 def _read_toml(path: Path) -> dict:

@@ -62,6 +62,7 @@ class Vault:
     auth_key: bytes = b""  # a subkey of the master key: CSRF tokens, recovery code hashes
     webhook_sender: Any = None  # adapters.webhook_sender.HttpSender: the worker posts deliveries with it
     time_zone: str = "Asia/Shanghai"  # config.toml time_zone: how pages show times (stored times are UTC)
+    requirements: tuple = ()  # domain.requirements.Requirement: what each customer should have on file
     previews: PageRenderer | None = None  # pages of PDFs and images as PNG (adapters/previews.py)
     tables: TableWriter | None = None  # CSV / XLSX files of rows (adapters/spreadsheets.py)
 

@@ -247,7 +247,8 @@ def document_view(vault: Vault, document: Document, customer) -> DocumentView:
         media_type=latest.media_type, canonical_name=canonical_name(vault, document, customer, latest),
         created_at=document.created_at, updated_at=document.updated_at, text_status=latest.text_status,
         near_duplicate_of=latest.near_duplicate_of,
-        suggestion=json.loads(document.suggestion) if document.suggestion else None)
+        suggestion=json.loads(document.suggestion) if document.suggestion else None,
+        fields_status=latest.fields_status)
 
 
 def _check_dates(issued_on: date | None, expires_on: date | None) -> None:

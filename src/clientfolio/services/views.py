@@ -101,6 +101,7 @@ class DocumentView(View):
     text_status: str = "pending"
     near_duplicate_of: int | None = None
     suggestion: dict | None = None  # from ingestion: category, subtype, tags, confidence
+    fields_status: str = "none"  # ID-document fields of the current version: none|proposed|confirmed|rejected
 
 
 @dataclass
@@ -223,3 +224,14 @@ class TokenIdentity(View):
     prefix: str
     scope: list[str] | None
     principal: str = field(default="", repr=False)  # pass as `actor` to services
+
+
+@dataclass
+class MissingView(View):
+    """A document the customer should have on file and has not (or has only expired ones of)."""
+    requirement: str
+    label_zh: str
+    label_en: str
+    category: str
+    subtypes: list[str]
+    expired_on: date | None = None  # all documents that would meet it expired, the last on this day

@@ -16,7 +16,7 @@ from clientfolio.domain.identifiers import IDENTIFIER_KINDS
 from clientfolio.domain.queries import CUSTOMER_SORTS, CUSTOMER_STATUSES
 from clientfolio.entrypoints.web.render import locale_of, page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
-from clientfolio.services import customers, documents, history
+from clientfolio.services import customers, documents, history, requirements
 from clientfolio.services.context import Vault, vault_today
 
 router = APIRouter(include_in_schema=False)
@@ -115,6 +115,7 @@ def _customer_page(request: Request, who: Visitor, v: Vault, code: str, *, revea
                                     limit=DOCUMENTS_SHOWN)
     timeline = history.customer_timeline(vault=v, actor=who.actor, code=customer.code, limit=TIMELINE,
                                          offset=max(events_offset, 0))
+    gaps = requirements.missing_documents(vault=v, actor=who.actor, code=customer.code)
     today = vault_today(v)
     soon = today + timedelta(days=SOON)
     label = category_label(v, request)
@@ -125,7 +126,7 @@ def _customer_page(request: Request, who: Visitor, v: Vault, code: str, *, revea
     attention = sorted((d for d in docs.items if d.expires_on and d.expires_on < soon),
                        key=lambda d: d.expires_on)
     response = page(request, "customers/show.html", status=status, visitor=who, customer=customer, docs=docs,
-                    groups=groups, attention=attention, today=today, timeline=timeline, label=label,
+                    groups=groups, attention=attention, missing=gaps, today=today, timeline=timeline, label=label,
                     revealed=reveal, edit_error=edit_error, edit_values=edit_values or {},
                     identifier_kinds=IDENTIFIER_KINDS, soon_days=SOON)
     if reveal:

@@ -131,7 +131,8 @@ def document_page(request: Request, who: Visitor, v: Vault, document_id: int, *,
     content = reads_content(who, doc)
     preview = preview_of(v, who, doc, doc.version, doc.media_type, doc.size) if content else None
     id_fields = None
-    if content and doc.category in FIELD_CATEGORIES and doc.status != "deleted":
+    # Reading the fields is audited (they hold ID numbers): only when there are some.
+    if content and doc.category in FIELD_CATEGORIES and doc.status != "deleted" and doc.fields_status != "none":
         id_fields = fields.show_fields(vault=v, actor=who.actor, document_id=document_id)
     trail = history.document_history(vault=v, actor=who.actor, document_id=document_id, limit=TRAIL_EVENTS)
     lang = language(request)
