@@ -25,13 +25,15 @@ sizes by this version of the builder:
 
 Measured: the server is the product's ASGI app (`clientfolio.entrypoints.api.asgi:make_app`, what `clientfolio
 serve` runs) under uvicorn in a subprocess with the same options as `serve` (no worker), wrapped by a
-bench-only ASGI shim that adds a `Server-Timing: app;dur=<ms>` header: the time from the request entering the
-app to the response starting (the pages render before they start). One httpx client, one keep-alive
+bench-only ASGI shim that adds a `Server-Timing: app;dur=<ms>, cpu;dur=<ms>` header: the time from the request
+entering the app to the response starting (the pages render before they start), and the server's CPU time
+over that span (the better guide when the machine is busy). One httpx client, one keep-alive
 connection, signed in as the clerk through the sign-in form. For each case, --warmup untimed requests, then
 --rounds rounds in which every case runs in turn: the page, the same data through the JSON API (same session,
 so the same sign-in cost), then the service calls the page handler makes, in this process. Printed: p50/p95
-of the page as the client sees it over loopback (an upper bound of server time), of the app time, of the API
-and of the services, and page/API and page/service ratios of the medians.
+of the page as the client sees it over loopback (an upper bound of server time), of the app time and CPU, of
+the API and of the services, page/API and page/service ratios of the medians (wall and CPU), and the target
+line "50-row page p95 X ms vs 200 ms target". See bench/README.md, section 4.
 """
 
 from __future__ import annotations

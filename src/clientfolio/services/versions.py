@@ -80,6 +80,21 @@ def read_version(*, vault: Vault, actor: str, document_id: int, version: int | N
                                         audit={**audit, "action": "document.read"}, offset=offset))
 
 
+def read_text(*, vault: Vault, actor: str, document_id: int, version: int | None = None) -> str | None:
+    """The text read from a version (its text layer, OCR, or a Word/Excel file's words), decrypted in memory for
+    a page to show; None while nothing has been read. Audited like any read of the content."""
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        document, customer, chosen = readable_version(uow, user, document_id, version)
+        if not chosen.text_blob_id:
+            return None
+        uow.record(actor=user.name, action="document.read_text", object_type="document", object_id=str(document.id),
+                   customer_code=customer.code, details={"version": chosen.number})
+        uow.commit()
+        blob_id = chosen.text_blob_id
+    return vault.blobs.read(blob_id).decode("utf-8", errors="replace")
+
+
 def readable_version(uow: UnitOfWork, user: User, document_id: int, number: int | None):
     """(document, customer, version) if the user may read the content of that version (latest: None)."""
     document, customer = document_or_404(uow, user, document_id)

@@ -26,6 +26,7 @@ router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "private, no-store"}  # decrypted content never rests in a browser or proxy cache
 WIDTHS = (400, 800, 1200, 1600)  # srcset steps: a phone's screen up to a wide desktop column
 MAX_PAGES_SHOWN = 300
+TEXT_CHARS = 200_000  # more is for the download
 TEXT_SHOWN = 1 << 20  # a text file up to 1 MiB is shown on the page; a longer one is downloaded
 FIELD_CATEGORIES = {"id_document", "other"}  # the categories whose text is read for ID fields
 CONFIRMABLE = fields.IDENTIFIER_FIELDS | set(fields.DATE_TARGETS)  # what "take over" writes somewhere
@@ -63,9 +64,11 @@ def reads_content(who: Visitor, doc: DocumentView) -> bool:
 def preview_of(v: Vault, who: Visitor, doc: DocumentView, version: int, media_type: str, size: int) -> Preview:
     try:
         total = previews.page_count(vault=v, actor=who.actor, document_id=doc.id, version=version)
-    except NoPreview as exc:
-        shown = media.is_text(media_type) and size <= TEXT_SHOWN
-        return Preview(text=text_of(v, who, doc.id, version) if shown else None, reason=exc.message)
+    except NoPreview as exc:  # no pictures (a text, Word or Excel file): its words instead
+        text = versions.read_text(vault=v, actor=who.actor, document_id=doc.id, version=version)
+        if text is None and media.is_text(media_type) and size <= TEXT_SHOWN:  # not read yet: the file itself
+            text = text_of(v, who, doc.id, version)
+        return Preview(text=text[:TEXT_CHARS] if text else None, reason=exc.message)
     return Preview(pages=min(total, MAX_PAGES_SHOWN), total=total)
 
 
