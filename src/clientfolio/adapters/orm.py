@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timezone
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint, BigInteger, false)
+                        MetaData, String, Table, Text, UniqueConstraint, BigInteger, false, text)
 from sqlalchemy.orm import registry, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -88,6 +88,8 @@ customer_identifiers = Table(
     UniqueConstraint("customer_id", "kind", name="uq_customer_identifiers_customer_kind"),
 )
 
+_NEEDS_INDEX = "indexed_at IS NULL OR indexed_at < updated_at"
+
 documents = Table(
     "documents", metadata,
     Column("id", Integer, primary_key=True),
@@ -106,6 +108,10 @@ documents = Table(
     Column("suggestion", Text, nullable=True),  # JSON: category/subtype/tags proposed by ingestion
     Column("indexed_at", UTC, nullable=True),  # behind updated_at: the search index needs this document
     Index("ix_documents_customer_category", "customer_id", "category", "subtype"),
+    # Counts and expiry lists filtered by what a role may see; the ids of sensitive documents (migration 0009).
+    Index("ix_documents_sensitivity_status_expires", "sensitivity", "status", "expires_on"),
+    # What the search index still needs: found without scanning every document at each search.
+    Index("ix_documents_needs_index", "id", sqlite_where=text(_NEEDS_INDEX), postgresql_where=text(_NEEDS_INDEX)),
 )
 
 document_tags = Table(

@@ -118,6 +118,12 @@ class DocumentRepository:
     def get(self, document_id: int) -> Document | None:
         return self.session.get(Document, document_id)
 
+    def many(self, ids: set[int]) -> dict[int, Document]:
+        """Documents by id in one query (versions and tags come with them: `selectin`)."""
+        if not ids:
+            return {}
+        return {d.id: d for d in self.session.scalars(select(Document).where(orm.documents.c.id.in_(ids)))}
+
     def with_content(self, customer_id: int, sha256: str) -> Document | None:
         """A live document of this customer that holds exactly these bytes in any version."""
         d, v = orm.documents.c, orm.versions.c
@@ -130,6 +136,10 @@ class DocumentRepository:
         total = self.session.scalar(select(func.count()).select_from(stmt.subquery()))
         rows = self.session.scalars(stmt.order_by(*self._order(f)).limit(f.limit).offset(f.offset))
         return list(rows), total or 0
+
+    def count(self, f: DocumentFilter) -> int:
+        """How many documents match (no rows loaded)."""
+        return self.session.scalar(select(func.count()).select_from(orm.documents).where(*self._conditions(f))) or 0
 
     def brief(self, f: DocumentFilter) -> tuple[list, int]:
         """Like `list`, as light rows (id, title, category, subtype, expires_on, customer_code, customer_name)

@@ -63,7 +63,8 @@ def list_customers(*, vault: Vault, actor: str, tier: str | None = None, kind: s
         rows, total = uow.customers.list(CustomerFilter(
             owner_id=owner_id, tier=tier, kind=kind, name_contains=query, sort=sort, include_merged=include_merged,
             status=status, review_due_before=review_due_before, limit=_bounded(limit), offset=max(offset, 0)))
-        return Page(items=[_view(vault, uow, user, c, reveal=False) for c in rows], total=total,
+        owners = uow.users.names({c.owner_id for c in rows if c.owner_id})  # one query for the page
+        return Page(items=[_view(vault, uow, user, c, reveal=False, owners=owners) for c in rows], total=total,
                     limit=limit, offset=offset)
 
 
@@ -266,7 +267,8 @@ def open_identifier(vault: Vault, customer: Customer, ident: CustomerIdentifier)
     return value
 
 
-def _view(vault: Vault, uow: UnitOfWork, user: User, customer: Customer, *, reveal: bool) -> CustomerView:
+def _view(vault: Vault, uow: UnitOfWork, user: User, customer: Customer, *, reveal: bool,
+          owners: dict[int, str] | None = None) -> CustomerView:
     unmasked = reveal and allows(user, Action.IDENTIFIER_UNMASK)
     idents = []
     try:
@@ -279,12 +281,13 @@ def _view(vault: Vault, uow: UnitOfWork, user: User, customer: Customer, *, reve
         exc.audit = dict(actor=user.name, action="customer.read", object_type="customer", object_id=customer.code,
                          customer_code=customer.code, outcome="integrity-failed", details={"error": exc.message})
         raise
-    owner = uow.users.get(customer.owner_id) if customer.owner_id else None
+    if owners is None:
+        owners = uow.users.names({customer.owner_id} if customer.owner_id else set())
     merged_into = uow.customers.get(customer.merged_into_id) if customer.merged_into_id else None
     return CustomerView(
         status=customer.status, merged_into=merged_into.code if merged_into else None,
         code=customer.code, name=customer.name, kind=customer.kind, tier=customer.tier,
-        owner=owner.name if owner else None,
+        owner=owners.get(customer.owner_id),
         phone=phone, email=email,
         identifiers=idents, created_at=customer.created_at, updated_at=customer.updated_at,
         review_due=customer.review_due)

@@ -76,9 +76,11 @@ def search(*, vault: Vault, actor: str, query: str = "", customer_code: str | No
         vault.search.refresh()
         result = vault.search.search(query, filters=filters, visibility=visibility, limit=limit, offset=offset)
         hits = []
+        found = uow.documents.many({hit.doc_id for hit in result.hits})  # one query for the page, not one a hit
+        owners = uow.customers.many({d.customer_id for d in found.values()})
         for hit in result.hits:
-            document = uow.documents.get(hit.doc_id)
-            customer = uow.customers.get(document.customer_id) if document else None
+            document = found.get(hit.doc_id)
+            customer = owners.get(document.customer_id) if document else None
             if document is None or customer is None:
                 continue  # removed since it was indexed; the next catch-up drops it
             hits.append(SearchHitView(document_view(vault, document, customer), round(hit.score, 4),
