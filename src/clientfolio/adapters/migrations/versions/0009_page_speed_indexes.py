@@ -15,11 +15,11 @@ NEEDS_INDEX = "indexed_at IS NULL OR indexed_at < updated_at"
 
 
 def upgrade() -> None:
-    op.create_index("ix_documents_sensitivity_status_expires", "documents", ["sensitivity", "status", "expires_on"])
+    op.create_index("ix_documents_expires_sensitivity_status", "documents", ["expires_on", "sensitivity", "status"])
     op.create_index("ix_documents_needs_index", "documents", ["id"], sqlite_where=sa.text(NEEDS_INDEX),
                     postgresql_where=sa.text(NEEDS_INDEX))
 
 
 def downgrade() -> None:
     op.drop_index("ix_documents_needs_index", table_name="documents")
-    op.drop_index("ix_documents_sensitivity_status_expires", table_name="documents")
+    op.drop_index("ix_documents_expires_sensitivity_status", table_name="documents")
