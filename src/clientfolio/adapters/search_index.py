@@ -26,7 +26,6 @@ import threading
 import unicodedata
 from binascii import b2a_base64
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import NamedTuple

@@ -9,7 +9,7 @@ from datetime import date
 from clientfolio.domain import naming
 from clientfolio.domain.errors import Duplicate, InvalidInput, NothingToChange
 from clientfolio.domain.model import (Document, DocumentStatus, Sensitivity, TagRule, User, Version,
-                                      parse_choice, utcnow)
+                                      utcnow)
 from clientfolio.domain.policy import Action, allows
 from clientfolio.domain.ports import StoredBlob
 from clientfolio.domain.queries import DOCUMENT_SORTS, DocumentFilter

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import html
 import re
+
 from fastapi import APIRouter, Depends, Form, Request
 
 from clientfolio.domain.errors import InvalidInput, NotFound
 from clientfolio.entrypoints.web.pages_customers import category_label
-from clientfolio.entrypoints.web.pages_documents import parse_date
+from clientfolio.entrypoints.web.pages_documents import parse_date, split_tags
 from clientfolio.entrypoints.web.render import page
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
 from clientfolio.services import customers, search
@@ -62,11 +63,10 @@ def run_search(request: Request, q: str = Form(""), customer: str = Form(""), ca
                v: Vault = Depends(vault)):
     values = dict(q=q, customer=customer.strip(), category=category, subtype=subtype, tags=tags,
                   issued_from=issued_from, issued_to=issued_to, expires_before=expires_before)
-    tag_list = [t for t in re.split(r"[,，;；\s]+", tags) if t]
     try:
         found = search.search(
             vault=v, actor=who.actor, query=q.strip(), customer_code=values["customer"] or None,
-            category=category or None, subtype=subtype or None, tags=tag_list,
+            category=category or None, subtype=subtype or None, tags=split_tags(tags),
             issued_from=parse_date(issued_from, "issued from"), issued_to=parse_date(issued_to, "issued to"),
             expires_before=parse_date(expires_before, "expires before"), limit=PER_PAGE, offset=max(offset, 0))
     except (InvalidInput, NotFound) as exc:
