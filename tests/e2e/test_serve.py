@@ -81,3 +81,43 @@ def test_plain_http_off_loopback_is_refused_without_insecure_http(vault_cli):
     assert "--insecure-http" in r.err_flat and "TLS" in r.err_flat
     r = vault_cli("serve", "--tls-cert", "only-a-cert.pem", rc=2)
     assert "both --tls-cert and --tls-key" in r.err_flat
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_serve_runs_the_worker_beside_it_and_stops_it_with_itself(vault_cli):
+    port = free_port()
+    server = subprocess.Popen([*CLI_CMD, "--home", str(vault_cli.home), "serve", "--port", str(port)],
+                              env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/sign-in", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+                time.sleep(0.2)
+        assert page.status_code == 200 and "<form" in page.text
+        workers = [c for c in _children(server.pid)
+                   if "worker" in open(f"/proc/{c}/cmdline").read().split("\0")]
+        assert len(workers) == 1
+    finally:
+        server.terminate()
+        server.wait(30)
+    deadline = time.monotonic() + 15
+    while _alive(workers[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(workers[0]), "the worker outlived the server"

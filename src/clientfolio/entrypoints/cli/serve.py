@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +14,9 @@ import typer
 
 from clientfolio.domain.errors import InvalidInput
 from clientfolio.entrypoints.cli.app import errors, state
+
+
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
@@ -45,6 +50,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to liste
     errors.print(f"Clientfolio on {scheme}://{shown}:{port}/ (API {scheme}://{shown}:{port}/api/v1, "
                  f"docs {scheme}://{shown}:{port}/api/docs)")
     child = _start_worker() if worker else None
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that would end this
+    # process before `finally` stops the worker, so SIGTERM becomes an ordinary exit here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run("clientfolio.entrypoints.api.asgi:make_app", factory=True, host=host, port=port,
                     workers=workers, ssl_certfile=tls_cert, ssl_keyfile=tls_key, proxy_headers=False,
@@ -62,7 +70,16 @@ def _start_worker() -> subprocess.Popen:
     """`clientfolio worker` in its own process (jobs are durable, so stopping it with the server loses none)."""
     command = [sys.executable, "-c", "from clientfolio.entrypoints.cli.main import run; run()",
                "--home", str(state.home), "worker"]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM when the server process ends in any way, SIGKILL included."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _is_loopback(host: str) -> bool:
