@@ -104,6 +104,9 @@ version_size_sensitive                D     D      A       A      A      D      
 read_content_theirs                   A     A      A       D      A      D         D
 read_content_mine                     A     A      A       D      A      A         D
 read_sensitive_content                D     D      A       D      A      D         D
+read_text_theirs                      A     A      A       D      A      D         D
+read_text_mine                        A     A      A       D      A      A         D
+read_sensitive_text                   D     D      A       D      A      D         D
 read_sensitive_content_mine           D     D      A       D      A      D         D
 restore_version                       D     D      A       D      A      D         D
 restore_sensitive_version             D     D      A       D      A      D         D
@@ -472,6 +475,14 @@ def _read(which, sensitive):
         d = _doc(w, which, sensitive)
         download = versions.read_version(vault=v, actor=actor, document_id=d.id, version=1)
         assert b"".join(download.chunks) == d.v1  # consume the stream: the bytes are checked as they come
+    return run
+
+
+def _read_text(which, sensitive):
+    def run(v, actor, w, _):
+        d = _doc(w, which, sensitive)
+        text = versions.read_text(vault=v, actor=actor, document_id=d.id, version=1)
+        assert text is None or isinstance(text, str)  # None until the worker has read the file
     return run
 
 
@@ -884,6 +895,9 @@ ACTIONS: dict[str, Case] = {
     "read_sensitive_content": case("versions.read_version", _read("theirs", True), META + " document.read_content"),
     "read_sensitive_content_mine": case("versions.read_version", _read("mine", True),
                                         META + " document.read_content"),
+    "read_text_theirs": case("versions.read_text", _read_text("theirs", False), META + " document.read_content"),
+    "read_text_mine": case("versions.read_text", _read_text("mine", False), META + " document.read_content"),
+    "read_sensitive_text": case("versions.read_text", _read_text("theirs", True), META + " document.read_content"),
     "restore_version": case("versions.restore_version", _restore(False), META + " document.restore"),
     "restore_sensitive_version": case("versions.restore_version", _restore(True), META + " document.restore"),
     "diff_versions_theirs": case("versions.diff_versions", _diff("theirs", False), META + " document.read_content"),

@@ -132,3 +132,17 @@ def test_sensitive_pages_need_the_sensitive_right(staffed, code):
     denied = audit.audit_log(vault=v, actor="admin", user="vera")
     assert denied[0].outcome == "denied" and denied[0].object_id == str(doc)
     assert [e.actor for e in audit.audit_log(vault=v, actor="admin", action="document.preview")] == ["max"]
+
+
+def test_the_text_read_from_a_version_is_shown_to_readers_only_and_audited(staffed, code):
+    """What a page shows instead of pictures for a text, Word or Excel file."""
+    from clientfolio.services import versions
+
+    doc_id = add(staffed, code, "合同正文：付款期限三十日。".encode(), subtype="formal", name="terms.txt")
+    staffed.jobs.drain()  # the worker's text extraction
+    assert versions.read_text(vault=staffed, actor="vera", document_id=doc_id) == "合同正文：付款期限三十日。"
+    events = audit.audit_log(vault=staffed, actor="admin", action="document.read_text")
+    assert [(e.actor, e.details["version"]) for e in events] == [("vera", 1)]
+    documents.edit_document(vault=staffed, actor="admin", document_id=doc_id, sensitive=True)
+    with pytest.raises((PermissionDenied, NotFound)):
+        versions.read_text(vault=staffed, actor="vera", document_id=doc_id)

@@ -53,3 +53,4 @@ def test_own_customers_and_unknown_codes_are_refused(staffed):
     with pytest.raises(NotFound):
         requirements.missing_documents(vault=v, actor="max", code="C999999")
     assert slugs(v, "max", code) == ["business_licence", "contract"]
+
