@@ -154,6 +154,7 @@ def test_customer_page_groups_documents_shows_what_expires_and_the_timeline(site
         assert f'/documents/{ids["id_card"]}' in attention and "Expires" in attention
         timeline = page.split('id="h-timeline"')[1].split("</section>")[0]
         assert timeline.count("Document filed") == 4 and "Customer added" in timeline
+        assert "元器件购销合同" in timeline and "张伟 身份证" in timeline  # events name their documents
     with signed_in(base, "vera") as b:  # a viewer sees neither the sensitive ID card nor any trace of it
         page = b.get(f"/customers/{zhang.code}").text
         assert "身份证" not in page and f'/documents/{ids["id_card"]}' not in page

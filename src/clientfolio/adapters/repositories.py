@@ -137,6 +137,18 @@ class DocumentRepository:
         rows = self.session.scalars(stmt.order_by(*self._order(f)).limit(f.limit).offset(f.offset))
         return list(rows), total or 0
 
+    def titles(self, ids: set[int], *, include_sensitive: bool, include_deleted: bool) -> dict[int, str]:
+        """Titles of these documents, leaving out what the reader may not see."""
+        if not ids:
+            return {}
+        d = orm.documents.c
+        stmt = select(d.id, d.title).where(d.id.in_(ids))
+        if not include_sensitive:
+            stmt = stmt.where(d.sensitivity == "normal")
+        if not include_deleted:
+            stmt = stmt.where(d.status != "deleted")
+        return {row.id: row.title for row in self.session.execute(stmt)}
+
     def count(self, f: DocumentFilter) -> int:
         """How many documents match (no rows loaded)."""
         return self.session.scalar(select(func.count()).select_from(orm.documents).where(*self._conditions(f))) or 0

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from clientfolio.domain.policy import Action, allows, may
 from clientfolio.domain.queries import AuditFilter, CustomerFilter, DocumentFilter
 from clientfolio.services.context import Vault, acting_user, authorize, vault_today
-from clientfolio.services.history import activity_view
+from clientfolio.services.history import activity_view, with_titles
 from clientfolio.services.views import DashboardView, ExpiringDocumentView, Page, ReviewDueView
 
 ROWS = 20  # rows shown per list; counts are of everything
@@ -52,4 +52,4 @@ def dashboard(*, vault: Vault, actor: str, today: date | None = None) -> Dashboa
             expiring_90=expiring(days(61), days(91)), expired=expiring(None, today),
             inbox_waiting=uow.inbox.list(status="waiting", limit=1, offset=0)[1]
             if may(user, Action.INBOX_USE) else None,
-            reviews_due=reviews, activity=[activity_view(e, details=False) for e in events])
+            reviews_due=reviews, activity=with_titles(uow, user, [activity_view(e, details=False) for e in events]))

@@ -125,12 +125,13 @@ class ActivityView(View):
     customer: str | None
     outcome: str
     details: dict
+    title: str | None = None  # the document's title, when the event is about one the reader may see
 
 
 @dataclass
 class AuditEventView(ActivityView):
     """An audit event whole, for those who may read the trail."""
-    hash: str
+    hash: str = ""
 
 
 @dataclass

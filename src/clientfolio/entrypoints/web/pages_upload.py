@@ -10,7 +10,6 @@ answer is that file's result row, so both ways show the same table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -25,7 +24,7 @@ from clientfolio.entrypoints.web.pages_documents import (kind_label, kinds, lang
                                                          split_kind, split_tags)
 from clientfolio.entrypoints.web.render import page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
-from clientfolio.entrypoints.web.streamed_form import END_OF_FILE, FilePart, FileStart, form_events
+from clientfolio.entrypoints.web.streamed_form import FRAMING, END_OF_FILE, FilePart, FileStart, drain, form_events
 from clientfolio.services import auth, classification, customers, documents
 from clientfolio.services.context import Vault
 from clientfolio.services.ingest import FALLBACK_CATEGORY
@@ -35,7 +34,6 @@ router = APIRouter(include_in_schema=False)
 
 MAX_FILES = 50  # in one form; the browser path sends one per request
 CHOICES = 200  # up to this many customers the picker is a plain <select>; beyond it, type to search
-FRAMING = 64 * 1024  # multipart headers and boundaries around each file
 
 
 # --- what the pages show -------------------------------------------------------------------------------------
@@ -165,7 +163,7 @@ def read_upload(request: Request, who: Visitor, v: Vault) -> tuple[UploadForm, l
             auth.check_csrf(vault=v, session=who.session, token=fields.get("csrf"))
             form = UploadForm.of(request, fields)
             if form.errors:
-                _drain(events)
+                drain(events)
                 return form, results
         if event.name is None and part.empty():
             continue
@@ -175,22 +173,13 @@ def read_upload(request: Request, who: Visitor, v: Vault) -> tuple[UploadForm, l
             try:
                 results.append(_store(v, who, form, event.name, part))
             except FormRefused:
-                _drain(events)
+                drain(events)
                 raise
         part.skip()
     if form is None:
         auth.check_csrf(vault=v, session=who.session, token=fields.get("csrf"))
         form = UploadForm.of(request, fields)
     return form, results
-
-
-def _drain(events: Iterator) -> None:
-    """Read the rest of the body (bounded) so the browser gets the answer rather than a broken connection."""
-    try:
-        for _ in events:
-            pass
-    except ClientfolioError:
-        pass
 
 
 @router.post("/upload")

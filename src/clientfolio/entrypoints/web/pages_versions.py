@@ -5,27 +5,23 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, Query, Request
-from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.concurrency import run_in_threadpool
 
 from clientfolio.domain.errors import ClientfolioError, Duplicate, InvalidInput, NoPreview
 from clientfolio.entrypoints.api.deps import check_same_origin
-from clientfolio.entrypoints.api.problems import STATUS, ApiProblem
+from clientfolio.entrypoints.api.problems import STATUS
 from clientfolio.entrypoints.api.schemas import RecordId
-from clientfolio.entrypoints.api.uploads import FIELD, consume_upload
 from clientfolio.entrypoints.web.pages_documents import WIDTHS, document_page, private, reads_content
 from clientfolio.entrypoints.web.render import page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
+from clientfolio.entrypoints.web.streamed_form import FRAMING, FileStart, FilePart, drain, form_events
 from clientfolio.services import auth, documents, previews, versions
 from clientfolio.services.context import Vault
 
 router = APIRouter(include_in_schema=False)
 
-MAX_FIELDS, MAX_FIELD_BYTES = 8, 4096
 MAX_PAIRS = 50  # pages of two versions shown side by side
 INLINE_LIMIT = 2000  # longer changed lines are marked whole, not character by character
 _TOKENS = re.compile(r"[A-Za-z0-9_.,:/-]*[A-Za-z0-9_]|\s+|.", re.S)
@@ -33,79 +29,30 @@ _HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 SHOWN_FIELDS = ("uploaded_at", "uploaded_by", "size", "media_type", "original_name", "note", "sha256", "text_status")
 
 
-class FieldsBeforeFile:
-    """The request as `consume_upload` reads it, noting on the way the small form fields sent before the file
-    part (the CSRF token, the change note), so the page's checks run before a byte of the file is taken.
-    Parsing stops where the file begins: the file itself goes through `consume_upload` alone."""
-
-    def __init__(self, request: Request):
-        self.request, self.headers = request, request.headers
-        self.values: dict[str, bytearray] = {}
-        self._header, self._disposition, self._current = bytearray(), b"", None
-        self._file_seen = False
-        _, params = parse_options_header(request.headers.get("content-type", ""))
-        boundary = params.get(b"boundary")
-        self._parser = MultipartParser(boundary, {
-            "on_part_begin": self._begin, "on_header_field": self._name_bytes, "on_header_value": self._value_bytes,
-            "on_header_end": self._header_end, "on_headers_finished": self._part_ready,
-            "on_part_data": self._data}) if boundary else None
-
-    def fields(self) -> dict[str, str]:
-        return {k: v.decode("utf-8", "replace") for k, v in self.values.items()}
-
-    async def stream(self) -> AsyncIterator[bytes]:
-        async for chunk in self.request.stream():
-            if self._parser is not None:
-                try:
-                    self._parser.write(chunk)
-                except Exception:  # noqa: BLE001 - a malformed body: consume_upload refuses it on its own
-                    self._parser = None
-            yield chunk
-
-    def _begin(self):
-        self._header, self._disposition, self._current = bytearray(), b"", None
-
-    def _name_bytes(self, data, start, end):
-        self._header += data[start:end].lower()
-
-    def _value_bytes(self, data, start, end):
-        if self._header.strip() == b"content-disposition":
-            self._disposition += data[start:end]
-
-    def _header_end(self):
-        self._header = bytearray()
-
-    def _part_ready(self):
-        name = parse_options_header(self._disposition)[1].get(b"name", b"").decode("utf-8", "replace")
-        if name == FIELD or self._file_seen:  # nothing from the file on (the rest of this chunk included) counts
-            self._file_seen, self._parser = True, None
-        elif name and name not in self.values and len(self.values) < MAX_FIELDS:
-            self._current = self.values.setdefault(name, bytearray())
-
-    def _data(self, data, start, end):
-        if self._current is not None and len(self._current) < MAX_FIELD_BYTES:
-            self._current += data[start:min(end, start + MAX_FIELD_BYTES - len(self._current))]
-
-
 @router.post("/documents/{document_id}/versions")
-async def add_version(request: Request, document_id: RecordId, who: Visitor = Depends(visitor),
-                      v: Vault = Depends(vault)):
-    """A multipart form (csrf, note, then file), streamed: no plaintext temporary file, no whole file in memory."""
+def add_version(request: Request, document_id: RecordId, who: Visitor = Depends(visitor), v: Vault = Depends(vault)):
+    """A multipart form (csrf, note, then file), streamed: no plaintext temporary file, no whole file in memory.
+    The CSRF token must come before the file: it is checked before a byte of it is stored."""
     check_same_origin(request)
-    body = FieldsBeforeFile(request)
-
-    def store(chunks, file_name):
-        form = body.fields()
-        auth.check_csrf(vault=v, session=who.session, token=form.get("csrf", ""))  # before any byte is stored
-        return versions.add_version(vault=v, actor=who.actor, document_id=document_id, content=chunks,
-                                    original_name=file_name, note=form.get("note", "").strip() or None)
+    events = form_events(request, v.max_upload_bytes + FRAMING)
+    fields: dict[str, str] = {}
     try:
-        added = await consume_upload(body, store, limit=v.max_upload_bytes)
-    except (InvalidInput, Duplicate, ApiProblem) as exc:
-        if isinstance(exc, ApiProblem) and exc.status not in (415, 422):
-            raise
-        return await run_in_threadpool(document_page, request, who, v, document_id, status=_status(exc),
-                                       version_error=exc.message)
+        for event in events:
+            if isinstance(event, tuple):
+                fields.setdefault(*event)
+            elif isinstance(event, FileStart):
+                auth.check_csrf(vault=v, session=who.session, token=fields.get("csrf"))
+                added = versions.add_version(vault=v, actor=who.actor, document_id=document_id,
+                                             content=FilePart(events), original_name=event.name,
+                                             note=fields.get("note", "").strip() or None)
+                drain(events)
+                break
+        else:
+            auth.check_csrf(vault=v, session=who.session, token=fields.get("csrf"))
+            raise InvalidInput(translate(request, "Choose a file for the new version."))
+    except (InvalidInput, Duplicate) as exc:
+        drain(events)
+        return document_page(request, who, v, document_id, status=_status(exc), version_error=exc.message)
     return redirect(f"/documents/{document_id}#versions",
                     flash=translate(request, "Version %(n)s was added.", n=added.version))
 

@@ -16,10 +16,11 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
-from clientfolio.domain.errors import InvalidInput, PermissionDenied, TooLarge
+from clientfolio.domain.errors import ClientfolioError, InvalidInput, PermissionDenied, TooLarge
 from clientfolio.entrypoints.api import uploads
 
 MAX_FIELDS, FIELD_BYTES = 40, 4096  # the short fields around the files
+FRAMING = 64 * 1024  # multipart headers and boundaries around each file
 
 END_OF_FILE = object()  # the end of a file part
 
@@ -146,3 +147,12 @@ class FilePart:
                 pass
         except InvalidInput:
             pass
+
+
+def drain(events: Iterator) -> None:
+    """Read the rest of the body (bounded) so the browser gets the answer rather than a broken connection."""
+    try:
+        for _ in events:
+            pass
+    except ClientfolioError:
+        pass
