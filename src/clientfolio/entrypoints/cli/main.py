@@ -81,7 +81,7 @@ Try (as the admin; add --user NAME to act as someone else, --json for machine ou
   clientfolio --home {home} audit log --limit 10
   clientfolio --home {home} audit verify
   clientfolio --home {home} check
-  clientfolio --home {home} serve                       # HTTP API at http://127.0.0.1:8000/api/v1, docs /api/docs
+  clientfolio --home {home} serve                       # web pages at http://127.0.0.1:8000/, API at /api/v1
   clientfolio --home {home} backup create ./backups
 """
 
