@@ -89,14 +89,16 @@ def confirm_code(request: Request, code: str = Form(""), next: str = Form("/"), 
 @router.post("/sign-out")
 def sign_out(who: Visitor = Depends(enrolling_form_visitor), v: Vault = Depends(vault)):
     auth.sign_out(vault=v, token=who.token)
-    response = redirect("/sign-in")
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    return _signed_out()
 
 
 @router.post("/sign-out-everywhere")
 def sign_out_everywhere(who: Visitor = Depends(form_visitor), v: Vault = Depends(vault)):
     auth.sign_out_everywhere(vault=v, actor=who.actor)
+    return _signed_out()
+
+
+def _signed_out():
     response = redirect("/sign-in")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from clientfolio.domain.errors import Conflict, InvalidInput, NotFound, NothingToChange
 from clientfolio.domain.identifiers import IDENTIFIER_KINDS
 from clientfolio.domain.queries import CUSTOMER_SORTS, CUSTOMER_STATUSES
-from clientfolio.entrypoints.web.render import locale_of, page, redirect, translate
+from clientfolio.entrypoints.web.render import language, page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
 from clientfolio.services import customers, documents, history, requirements
 from clientfolio.services.context import Vault, vault_today
@@ -30,7 +30,7 @@ _FORM_ERRORS = (InvalidInput, Conflict, NotFound)
 
 def category_label(v: Vault, request: Request):
     """`label(category, subtype)`: the taxonomy's name in the page's language (the slug if it has none)."""
-    lang = "zh" if locale_of(request).startswith("zh") else "en"
+    lang = language(request)
 
     def label(category: str, subtype: str | None = None) -> str:
         try:

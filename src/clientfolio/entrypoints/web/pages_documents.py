@@ -15,7 +15,7 @@ from clientfolio.domain.errors import InvalidInput, NoPreview, NothingToChange
 from clientfolio.domain.model import Role
 from clientfolio.domain.policy import PERMISSIONS
 from clientfolio.entrypoints.api.schemas import RecordId
-from clientfolio.entrypoints.web.render import locale_of, page, redirect, translate
+from clientfolio.entrypoints.web.render import language, page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
 from clientfolio.services import documents, fields, history, previews, textjobs, versions
 from clientfolio.services.context import Vault
@@ -120,10 +120,6 @@ def kind_label(v: Vault, lang: str, category: str, subtype: str | None) -> str:
         return " · ".join(v.taxonomy.label(category, s, lang) for s in ((None, subtype) if subtype else (None,)))
     except InvalidInput:  # a category the taxonomy no longer has: shown as stored
         return category + (f" / {subtype}" if subtype else "")
-
-
-def language(request: Request) -> str:
-    return "zh" if locale_of(request).startswith("zh") else "en"
 
 
 def document_page(request: Request, who: Visitor, v: Vault, document_id: int, *, status: int = 200,

@@ -13,8 +13,7 @@ from fastapi.responses import StreamingResponse
 from clientfolio.domain.errors import Duplicate, InvalidInput, NotFound
 from clientfolio.entrypoints.api.routes_documents import content_disposition
 from clientfolio.entrypoints.api.schemas import RecordId
-from clientfolio.entrypoints.web.pages_documents import parse_date, split_kind
-from clientfolio.entrypoints.web.pages_documents import split_tags
+from clientfolio.entrypoints.web.pages_documents import parse_date, split_kind, split_tags
 from clientfolio.entrypoints.web.pages_upload import form_context, labels
 from clientfolio.entrypoints.web.render import page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor

@@ -20,9 +20,9 @@ from clientfolio.domain.errors import (ClientfolioError, Duplicate, InvalidInput
 from clientfolio.entrypoints.api import uploads
 from clientfolio.entrypoints.api.deps import check_same_origin
 from clientfolio.entrypoints.api.schemas import RecordId
-from clientfolio.entrypoints.web.pages_documents import (kind_label, kinds, language, parse_date, reads_content,
-                                                         split_kind, split_tags)
-from clientfolio.entrypoints.web.render import page, redirect, translate
+from clientfolio.entrypoints.web.pages_documents import (kind_label, kinds, parse_date, reads_content, split_kind,
+                                                         split_tags)
+from clientfolio.entrypoints.web.render import language, page, redirect, translate
 from clientfolio.entrypoints.web.session import Visitor, form_visitor, vault, visitor
 from clientfolio.entrypoints.web.streamed_form import FRAMING, END_OF_FILE, FilePart, FileStart, drain, form_events
 from clientfolio.services import auth, classification, customers, documents

@@ -42,6 +42,11 @@ def locale_of(request: Request) -> str:
     return i18n.choose_locale(request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language"))
 
 
+def language(request: Request) -> str:
+    """The taxonomy's label language for the request: "zh" or "en"."""
+    return "zh" if locale_of(request).startswith("zh") else "en"
+
+
 def translate(request: Request, message: str, **values) -> str:
     text = i18n.translations(locale_of(request)).gettext(message)
     return text % values if values else text
