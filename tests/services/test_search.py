@@ -176,3 +176,17 @@ def test_reindex_rebuilds_from_the_sealed_texts(corpus):
         search.reindex(vault=v, actor="max")
     assert search.reindex(vault=v, actor="admin") == len(ids)
     assert found(search.search(vault=v, actor="admin", query="违约金")) == [ids["sale"]]
+
+
+def test_an_index_left_by_an_older_version_is_rebuilt_on_first_use(corpus, vault_home):
+    import json
+
+    from clientfolio import bootstrap
+
+    v, _, _, ids = corpus
+    meta = vault_home / "search" / "clientfolio-search.json"
+    meta.write_text(json.dumps(json.loads(meta.read_text()) | {"format": 1}))
+    upgraded = bootstrap.open_vault(vault_home)  # as after an upgrade: a new process, the same home
+    assert found(search.search(vault=upgraded, actor="admin", query="违约金")) == [ids["sale"]]
+    assert search.search(vault=upgraded, actor="admin", query="").total == len(ids)
+    assert not upgraded.search.rebuild_requested()

@@ -162,6 +162,25 @@ def test_a_wrong_key_is_refused_and_a_second_writer_is_told_why(tmp_path):
         assert ids(other.search("内容", visibility=ALL)) == [1]  # readers are fine
 
 
+def test_an_index_of_another_format_starts_over_empty_and_asks_for_a_rebuild(tmp_path):
+    import json
+
+    with KeyedSearchIndex(tmp_path, KEY) as ix:
+        ix.upsert(IndexedDocument(1, customer_id=1, text="旧格式的内容"))
+    assert not KeyedSearchIndex(tmp_path, KEY).rebuild_requested()
+    meta = tmp_path / "clientfolio-search.json"
+    meta.write_text(json.dumps(json.loads(meta.read_text()) | {"format": 1}))  # what an older version wrote
+    ix = KeyedSearchIndex(tmp_path, KEY)
+    assert ix.rebuild_requested() and ix.num_docs() == 0
+    assert KeyedSearchIndex(tmp_path, KEY).rebuild_requested()  # until someone schedules it, every process asks
+    ix.rebuild_scheduled()
+    assert not ix.rebuild_requested() and not KeyedSearchIndex(tmp_path, KEY).rebuild_requested()
+    with ix:
+        ix.upsert(IndexedDocument(1, customer_id=1, text="旧格式的内容"))
+    assert ids(ix.search("内容", visibility=ALL)) == [1]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
 def test_no_plaintext_in_any_index_file(tmp_path):
     secrets = ["绝密客户欧阳娜娜", "Zyxwvutsrq", "440305198807231234", "龙腾虎跃科技", "Quixotically",
                "机密标签", "C009876"]

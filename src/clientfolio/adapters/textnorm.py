@@ -63,6 +63,12 @@ class QueryTerm:
     def has_cjk(self) -> bool:
         return bool(_HAS_HAN.search(self.text))
 
+    @property
+    def has_lone_cjk(self) -> bool:
+        """A Chinese character standing alone: a unigram in the bigram stream, which matches only where the
+        document has it alone too, so the word stream must be able to match it as well."""
+        return any(len(b) == 1 and _HAS_HAN.match(b) for b in self.bigrams)
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedQuery:

@@ -142,6 +142,11 @@ def catch_up(vault: Vault) -> int:
     when another process holds the index writer (the worker), this leaves the work to it."""
     if vault.search is None:
         return 0
+    if vault.search.rebuild_requested():  # the index was started over (a new format): everything again
+        with vault.uow() as uow:
+            uow.documents.mark_all_unindexed()
+            uow.commit()
+        vault.search.rebuild_scheduled()
     with vault.uow(read_only=True) as uow:  # the usual case, nothing stale, takes no write lock
         if not uow.documents.ids_needing_index():
             return 0

@@ -26,6 +26,7 @@ app.command("ingest")(ingest.ingest_dir)
 app.command("watch")(ingest.watch)
 app.command("worker")(ingest.worker)
 app.command("search")(search.search)
+app.command("reindex")(search.reindex)
 app.command("serve")(serve.serve)
 
 __all__ = ["app", "run"]

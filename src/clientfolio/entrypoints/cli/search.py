@@ -52,3 +52,9 @@ def search(query: str = typer.Argument("", help="Words, \"a phrase\", a customer
         table.add_row(str(d.id), d.customer, "/".join(x for x in (d.category, d.subtype) if x), d.title,
                       _rich_snippet(hit.snippet))
     emit(page, table=table)
+
+
+def reindex():
+    """Rebuild the search index from the database and the sealed texts (administrators). 重建检索索引。"""
+    done = search_service.reindex(vault=state.vault, actor=state.actor)
+    emit({"indexed": done}, text=f"{done} documents indexed (when a worker is running, it indexes them instead)")
