@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import time
 
-from .cfcli import CLI_CMD, Cli, clean_env
+from .cfcli import CLI_CMD, Cli, assert_error, clean_env
 
 RESIDENT_ID = "11010519491231002X"
 TOTAL = 300
@@ -95,3 +95,6 @@ def test_upload_then_worker_then_search(tmp_path):
     assert cli.json("search", "nothing-like-this")["total"] == 0
     cli("user", "add", "reader", "--role", "auditor")
     assert cli.json("search", "违约金", user="reader")["total"] == 0  # an auditor never matches on content
+    assert_error(cli("reindex", user="reader", rc=4), 4, "permission denied")
+    assert cli.json("reindex") == {"indexed": 1}  # an administrator rebuilds it from the sealed texts
+    assert [h["document"]["id"] for h in cli.json("search", "违约金")["hits"]] == [doc["id"]]
