@@ -19,6 +19,7 @@ def test_train_evaluate_and_suggest_from_the_command_line(tmp_path):
     cli("init")
     code = cli.json("customer", "add", "--name", "分类客户", "--kind", "organization")["code"]
     cli("user", "add", "clara", "--role", "clerk")
+    cli("user", "add", "vera", "--role", "viewer")
     root = tmp_path / "in"
     (root / code).mkdir(parents=True)
     rng = random.Random(11)
@@ -28,6 +29,20 @@ def test_train_evaluate_and_suggest_from_the_command_line(tmp_path):
     # The rules file alone files them (every suggestion taken here), which gives the model its teachers.
     ingested = cli.json("ingest", str(root), "--workers", "1", "--auto-file-threshold", "0")
     assert ingested["counts"]["stored"] == PER_KIND * len(KINDS)
+    # Filed by the classifier's rules but confirmed by nobody: nothing to learn from yet.
+    assert_error(cli("classifier", "train", rc=None), 2, "not enough filed documents",
+                 f"{PER_KIND * len(KINDS)} documents filed by the classifier wait for a person")
+    first = cli.json("doc", "accept-suggestion", "1", user="clara")
+    assert first["id"] == 1 and first["suggestion"] is None and first["category"] in {k[0] for k in KINDS}
+    again, viewer = cli.many(call("doc", "accept-suggestion", "1", rc=None),
+                             call("doc", "accept-suggestion", "2", user="vera", rc=None))
+    assert_error(again, 2, "no suggestion to accept")
+    assert_error(viewer, 4, "permission denied")
+    # Several at once: each settled on its own, the one that cannot be is named (and sets the exit code).
+    rest = [str(i) for i in range(2, PER_KIND * len(KINDS) + 1)]
+    bulk = cli("doc", "accept-suggestion", *rest, "1", "--json", rc=2).json
+    assert [r["id"] for r in bulk if "filed_as" in r] == [int(i) for i in rest]
+    assert bulk[-1] == {"id": 1, "error": bulk[-1]["error"]} and "no suggestion" in bulk[-1]["error"]
 
     trained = cli.json("classifier", "train")
     assert trained["documents"] == PER_KIND * len(KINDS) and trained["accuracy"] >= 0.8, trained

@@ -10,7 +10,7 @@ from html import unescape
 
 import pytest
 
-from clientfolio.services import audit, auth, customers, documents, fields, versions
+from clientfolio.services import audit, auth, customers, documents, fields, ingest, versions
 
 from fixtures_docs import docx_bytes, text_pdf, truncated_pdf  # tests/ is on sys.path (rootdir conftest)
 from .liveserver import live_server
@@ -334,3 +334,43 @@ def test_id_fields_beside_the_record_then_taken_over(site):
     shown = customers.show_customer(vault=v, actor="max", code=ids["code"], reveal=True)
     assert [(i.kind, i.value) for i in shown.identifiers] == [("resident_id", RID)]
     assert fields.show_fields(vault=v, actor="max", document_id=card).status == "confirmed"
+
+
+@sqlite_only
+def test_the_classifier_filing_is_shown_and_confirmed_or_applied_on_the_page(site, tmp_path):
+    v, base, ids = site
+    root = tmp_path / "scans" / ids["code"]
+    root.mkdir(parents=True)
+    (root / "contract.txt").write_text("购销合同\n甲方：上海星河贸易有限公司\n乙方：王芳\n违约责任由双方协商解决。"
+                                       "本合同一式两份，自签字之日起生效。\n", encoding="utf-8")
+    (root / "card.txt").write_text("居民身份证 公民身份号码 签发机关 有效期限\n", encoding="utf-8")
+    got = {p.name: ingest.ingest_file(v, "clara", root.parent, p) for p in ingest.candidates(root.parent)}
+    auto, waiting = got["contract.txt"].document_id, got["card.txt"].document_id
+    assert (got["contract.txt"].category, got["card.txt"].category) == ("contract", "other")
+    action = f'action="/documents/{auto}/suggestion/accept"'
+    with browser(base, "vera") as viewer:  # may not edit: no card, and the route refuses
+        page = viewer.get(f"/documents/{auto}").text
+        assert "Filed automatically" not in page and action not in page
+        assert viewer.submit(f"/documents/{auto}/suggestion/accept", from_page=f"/documents/{auto}").status_code == 403
+    with browser(base, "clara") as b:
+        page = b.get(f"/documents/{auto}").text
+        assert action in page and "Filed automatically as Contracts · Formal contract (confidence 100%)" in page
+        assert "Confirm filing" in page and "Apply suggestion" not in page
+        assert "suggestion/accept" not in b.get(f"/documents/{ids['text']}").text  # filed by a person
+        assert b.client.post(f"/documents/{auto}/suggestion/accept", data={}).status_code == 403  # no CSRF
+        r = b.submit(f"/documents/{auto}/suggestion/accept", from_page=f"/documents/{auto}")
+        assert r.status_code == 200 and r.url.path == f"/documents/{auto}" and "The filing was confirmed." in r.text
+        assert action not in r.text and "Filing confirmed" in r.text.split('id="trail"', 1)[1]
+        again = b.submit(f"/documents/{auto}/suggestion/accept", from_page=f"/documents/{auto}")
+        assert "There is no suggestion to accept any more." in again.text
+    with browser(base, "max") as b:
+        page = b.get(f"/documents/{waiting}").text
+        assert "Suggested: ID documents · Resident ID card (confidence " in page and "Apply suggestion" in page
+        r = b.submit(f"/documents/{waiting}/suggestion/accept", from_page=f"/documents/{waiting}")
+        assert r.status_code == 200 and "The filing was confirmed." in r.text
+    shown = documents.show_document(vault=v, actor="admin", document_id=waiting)
+    assert (shown.category, shown.subtype, shown.sensitivity, shown.suggestion) == \
+           ("id_document", "resident_id", "sensitive", None)
+    events = [(e.actor, e.details["auto_filed"]) for e in audit.audit_log(
+        vault=v, actor="admin", action="document.filing_confirm")]
+    assert events == [("max", False), ("clara", True)]

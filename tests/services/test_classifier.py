@@ -102,6 +102,22 @@ def test_ingestion_files_by_the_configured_threshold(trained_vault, vault_home, 
     assert shown.suggestion["category"] == "finance" and shown.suggestion["confidence"] >= 0.6
 
 
+def test_unconfirmed_automatic_filings_teach_nothing_until_a_person_confirms_them(trained_vault, tmp_path):
+    v, code = trained_vault
+    root = tmp_path / "in"
+    (root / code).mkdir(parents=True)
+    rng = random.Random(21)
+    for i, kind in enumerate((("finance", "invoice"), ("finance", "receipt"))):
+        (root / code / f"scan-{i}.txt").write_text(paper(rng, kind), encoding="utf-8")
+    got = [ingest.ingest_file(v, "clara", root, p, auto_file_threshold=0) for p in ingest.candidates(root)]
+    assert [r.category for r in got] == ["finance", "finance"]  # filed by the classifier, confirmed by nobody
+    report = classification.evaluate(vault=v, actor="admin")
+    assert report["documents"] == PER_KIND * len(KINDS) and report["left_out"]["awaiting_confirmation"] == 2
+    documents.accept_suggestion(vault=v, actor="clara", document_id=got[0].document_id)
+    report = classification.train(vault=v, actor="admin")
+    assert report["documents"] == PER_KIND * len(KINDS) + 1 and report["left_out"]["awaiting_confirmation"] == 1
+
+
 def test_suggestions_for_a_file_and_for_a_stored_document(trained_vault):
     v, _ = trained_vault
     classification.train(vault=v, actor="admin")

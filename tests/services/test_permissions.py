@@ -42,7 +42,7 @@ from stdnum.cn import ric
 from clientfolio import bootstrap
 from clientfolio.adapters import orm
 from clientfolio.adapters.webhook_sender import HttpSender
-from clientfolio.domain.errors import InvalidInput, NotFound, PermissionDenied
+from clientfolio.domain.errors import InvalidInput, NotFound, NothingToChange, PermissionDenied
 from clientfolio.domain.model import utcnow
 from clientfolio.domain.queries import AuditFilter
 from clientfolio.services import (audit, auth, backups, classification, customers, dashboard, demo, documents, fields,
@@ -141,6 +141,7 @@ classifier_suggest_file               D     A      A       D      A      A      
 show_fields                           A     A      A       D      A      D         D
 confirm_fields                        D     A      A       D      A      D         D
 reject_fields                         D     A      A       D      A      D         D
+accept_suggestion                     D     A      A       D      A      D         D
 set_own_password                      A     A      A       A      A      A         D
 set_password_other                    D     D      D       D      A      D         D
 unlock_user                           D     D      D       D      A      D         D
@@ -662,6 +663,11 @@ def _reject_fields(v, actor, w, _):
         fields.reject_fields(vault=v, actor=actor, document_id=w.theirs.normal.id)
 
 
+def _accept_suggestion(v, actor, w, _):
+    with pytest.raises(NothingToChange, match="no suggestion"):  # past the permission check
+        documents.accept_suggestion(vault=v, actor=actor, document_id=w.theirs.normal.id)
+
+
 def _ingest_store_batch(v, actor, w, prepared):
     folder, path = prepared
     [result] = ingest.store_batch(v, actor, [ingest.prepare(v, folder, path)])
@@ -930,6 +936,7 @@ ACTIONS: dict[str, Case] = {
     "show_fields": case("fields.show_fields", _show_fields, META + " document.read_content"),
     "confirm_fields": case("fields.confirm_fields", _confirm_fields, META + " document.edit"),
     "reject_fields": case("fields.reject_fields", _reject_fields, META + " document.edit"),
+    "accept_suggestion": case("documents.accept_suggestion", _accept_suggestion, META + " document.edit"),
     "classifier_suggest": case("classification.suggest_for_document", _classifier_suggest,
                                META + " document.read_content"),
     "classifier_suggest_file": case("classification.suggest_for_file", _classifier_suggest_file,

@@ -23,6 +23,7 @@ EVENTS_BY_ACTION = {
     "customer.merge": "customer.changed",
     "document.create": "document.added",
     "document.edit": "document.changed",
+    "document.filing_confirm": "document.changed",
     "document.delete": "document.changed",
     "document.undelete": "document.changed",
     "version.add": "version.added",

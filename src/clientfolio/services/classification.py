@@ -1,15 +1,20 @@
 """Learning to file: train the classifier on the vault's own filed documents, evaluate it, ask it.
 
 Training reads each active document's extracted text (sealed; decrypted in memory) and its category and
-subtype as filed by people. Documents still under the ingestion fallback category "other" with a pending
-suggestion teach nothing and are left out, as are classes too small to be held out. Only keyed hashes of
-tokens reach the model, and the model is saved encrypted (see adapters/classifier.py).
+subtype as filed by people. A document whose classifier suggestion is still pending teaches nothing and is
+left out (counted as "awaiting_confirmation"): one auto-filed by ingestion that no person has confirmed yet
+(learning from it would teach the classifier its own guesses), or one waiting under the fallback category
+"other". Accepting the suggestion or editing the category settles it. Classes too small to be held out are
+left out too. Only keyed hashes of tokens reach the model, and the model is saved encrypted (see
+adapters/classifier.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from clientfolio.domain import media
 from clientfolio.domain.classification import Suggestion
@@ -29,7 +34,7 @@ def _training_set(vault: Vault) -> tuple[list[str], list[str], list[tuple[str, .
             latest = document.latest
             if not latest.text_blob_id:
                 continue
-            if document.category == "other" and document.suggestion:  # ingested, awaiting a person
+            if document.suggestion:  # filed by the classifier (or waiting under "other"), not yet by a person
                 unconfirmed += 1
                 continue
             texts.append(vault.blobs.read(latest.text_blob_id).decode("utf-8", errors="replace"))
@@ -58,11 +63,25 @@ def _classifier(vault: Vault):
     return vault.classifier
 
 
+@contextmanager
+def _explained(left_out: dict) -> Iterator[None]:
+    """A refusal for too little to learn from names the documents that wait for a person's confirmation."""
+    try:
+        yield
+    except InvalidInput as exc:
+        waiting = left_out["awaiting_confirmation"]
+        if not waiting:
+            raise
+        raise InvalidInput(f"{exc.message}; {waiting} documents filed by the classifier wait for a person to "
+                           "confirm their filing (accept the suggestion or edit the category)") from None
+
+
 def evaluate(*, vault: Vault, actor: str, holdout: float = 0.25) -> dict:
     """Accuracy on held-out documents, per class, and the commonest confusions (nothing is saved)."""
     name = _authorized(vault, actor, "evaluate", holdout)
     texts, labels, _, left_out = _training_set(vault)
-    report = _classifier(vault).evaluate(texts, labels, holdout=holdout) | {"left_out": left_out}
+    with _explained(left_out):
+        report = _classifier(vault).evaluate(texts, labels, holdout=holdout) | {"left_out": left_out}
     _record(vault, name, "classifier.evaluate", report)
     return report
 
@@ -72,8 +91,9 @@ def train(*, vault: Vault, actor: str, holdout: float = 0.25) -> dict:
     name = _authorized(vault, actor, "train", holdout)
     texts, labels, tags, left_out = _training_set(vault)
     classifier = _classifier(vault)
-    report = classifier.evaluate(texts, labels, holdout=holdout) | {"left_out": left_out}
-    report.update(classifier.fit_and_save(texts, labels, tags))
+    with _explained(left_out):
+        report = classifier.evaluate(texts, labels, holdout=holdout) | {"left_out": left_out}
+        report.update(classifier.fit_and_save(texts, labels, tags))
     _record(vault, name, "classifier.train", report)
     return report
 

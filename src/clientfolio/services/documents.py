@@ -1,4 +1,4 @@
-"""Document use cases: add, list, show, edit, delete and undelete."""
+"""Document use cases: add, list, show, edit, accept the classifier's suggestion, delete and undelete."""
 
 from __future__ import annotations
 
@@ -144,6 +144,7 @@ def edit_document(*, vault: Vault, actor: str, document_id: int, title: str | No
             vault.taxonomy.validate(new_cat, new_sub)
             if (new_cat, new_sub) != (document.category, document.subtype):
                 document.category, document.subtype = new_cat, new_sub
+                document.suggestion = None  # a person filed it: the classifier's proposal is settled
                 changed.append("category")
         if title is not None and _clean_title(title) != document.title:
             document.title = _clean_title(title) or document.title
@@ -168,6 +169,42 @@ def edit_document(*, vault: Vault, actor: str, document_id: int, title: str | No
         document.updated_at = utcnow()
         uow.record(actor=user.name, action="document.edit", object_type="document",
                    object_id=document.id, customer_code=customer.code, details={"fields": changed})
+        uow.commit()
+        view = document_view(vault, document, customer)
+    schedule_index(vault, document_id)
+    return view
+
+
+def accept_suggestion(*, vault: Vault, actor: str, document_id: int) -> DocumentView:
+    """A person takes the classifier's filing: its category and subtype, its tags added to the document's own.
+    Confirms an auto-filed document or files one waiting under "other"; either way the suggestion is settled,
+    so the document may teach the classifier from then on."""
+    with vault.uow() as uow:
+        user = acting_user(uow, actor)
+        document, customer = document_or_404(uow, user, document_id)
+        authorize(user, Action.DOCUMENT_EDIT, customer=customer, document=document)
+        if not document.suggestion:
+            raise NothingToChange(f"document {document_id} has no suggestion to accept: "
+                                  "a person filed it or already confirmed its filing")
+        made = json.loads(document.suggestion)
+        category, subtype = made.get("category") or "", made.get("subtype") or None
+        try:
+            vault.taxonomy.validate(category, subtype)
+        except InvalidInput:
+            kind = "/".join(filter(None, (category, subtype))) or "(none)"
+            raise InvalidInput(f"the suggested category {kind} is no longer in the taxonomy: "
+                               "choose a category by editing the document") from None
+        auto_filed = (category, subtype) == (document.category, document.subtype)
+        document.category, document.subtype = category, subtype
+        document.set_tags(TagRule().clean([*document.tags, *(made.get("tags") or [])]))
+        if not document.is_sensitive and vault.taxonomy.is_sensitive_by_default(category):
+            document.sensitivity = Sensitivity.SENSITIVE.value  # as filing it so at ingestion would have
+        document.suggestion = None
+        document.updated_at = utcnow()
+        uow.record(actor=user.name, action="document.filing_confirm", object_type="document",
+                   object_id=document.id, customer_code=customer.code,
+                   details={"category": category, "subtype": subtype, "confidence": made.get("confidence"),
+                            "auto_filed": auto_filed, "sensitivity": document.sensitivity})
         uow.commit()
         view = document_view(vault, document, customer)
     schedule_index(vault, document_id)

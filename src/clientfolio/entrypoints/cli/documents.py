@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from clientfolio.domain.errors import InvalidInput, NotFound
-from clientfolio.entrypoints.cli.app import emit, state
+from clientfolio.domain.errors import ClientfolioError, InvalidInput, NotFound
+from clientfolio.entrypoints.cli.app import EXIT_CODES, emit, state
 from clientfolio.services import documents, fields, textjobs, versions
 from clientfolio.services.content import file_chunks
 
@@ -116,6 +116,35 @@ def edit(document_id: int, title: str = typer.Option(None, "--title"),
     view = documents.edit_document(vault=state.vault, actor=state.actor, document_id=document_id, title=title,
                                    category=category, tags=_split_tags(tags), sensitive=sensitive, **extra)
     emit(view, text=f"updated document {view.id}")
+
+
+@app.command("accept-suggestion")
+def accept_suggestion(document_ids: list[int] = typer.Argument(..., help="One or more document ids.")):
+    """Take the classifier's filing (category, subtype, tags): confirm an automatic filing, or file a document
+    waiting under "other" as suggested. From then on the document teaches the classifier. With several ids,
+    each is settled on its own; the ones that cannot be are listed with the reason (exit code of the first)."""
+    if len(document_ids) == 1:
+        view = documents.accept_suggestion(vault=state.vault, actor=state.actor, document_id=document_ids[0])
+        emit(view, text=f"document {view.id} filed as {_kind(view)} (suggestion accepted)")
+        return
+    rows, first_error = [], None
+    for document_id in document_ids:
+        try:
+            view = documents.accept_suggestion(vault=state.vault, actor=state.actor, document_id=document_id)
+            rows.append({"id": document_id, "filed_as": _kind(view)})
+        except ClientfolioError as exc:
+            rows.append({"id": document_id, "error": exc.message})
+            first_error = first_error or exc
+    table = Table("id", "filed as", "error", title=f"{sum('filed_as' in r for r in rows)} of {len(rows)} accepted")
+    for r in rows:
+        table.add_row(str(r["id"]), r.get("filed_as", ""), r.get("error", ""))
+    emit(rows, table=table)
+    if first_error is not None:
+        raise typer.Exit(EXIT_CODES.get(first_error.code, 1))
+
+
+def _kind(view) -> str:
+    return "/".join(filter(None, (view.category, view.subtype)))
 
 
 @app.command("versions")

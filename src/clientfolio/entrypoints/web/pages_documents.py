@@ -1,5 +1,6 @@
-"""The document page: details and their editing, every page as an image (or a text file's words), the fields
-read from an ID document, the document's own trail, delete and undelete. Versions: pages_versions.py."""
+"""The document page: details and their editing, the classifier's suggestion to confirm or apply, every page as an
+image (or a text file's words), the fields read from an ID document, the document's own trail, delete and
+undelete. Versions: pages_versions.py."""
 
 from __future__ import annotations
 
@@ -122,6 +123,16 @@ def kind_label(v: Vault, lang: str, category: str, subtype: str | None) -> str:
         return category + (f" / {subtype}" if subtype else "")
 
 
+def suggested(v: Vault, lang: str, doc: DocumentView) -> dict | None:
+    """The classifier's pending suggestion as the page shows it: filed by it already ("auto-filed"), or waiting."""
+    s = doc.suggestion
+    if not s or not s.get("category"):
+        return None
+    category, subtype = s["category"], s.get("subtype") or None
+    return {"kind": kind_label(v, lang, category, subtype), "confidence": round((s.get("confidence") or 0) * 100),
+            "auto_filed": (category, subtype) == (doc.category, doc.subtype), "tags": s.get("tags") or []}
+
+
 def document_page(request: Request, who: Visitor, v: Vault, document_id: int, *, status: int = 200,
                   **extra) -> HTMLResponse:
     """The whole page; forms that failed pass their message (and what was typed) in `extra`."""
@@ -138,7 +149,8 @@ def document_page(request: Request, who: Visitor, v: Vault, document_id: int, *,
     return private(page(request, "documents/document.html", status=status, visitor=who, doc=doc,
                         versions=list(reversed(all_versions)), preview=preview, reads_content=content,
                         id_fields=id_fields, confirmable=CONFIRMABLE, trail=compact_trail(trail), kinds=kinds(v, lang),
-                        kind=kind_label(v, lang, doc.category, doc.subtype), widths=WIDTHS, **extra))
+                        kind=kind_label(v, lang, doc.category, doc.subtype), suggested=suggested(v, lang, doc),
+                        widths=WIDTHS, **extra))
 
 
 def private(response: Response) -> Response:
@@ -203,6 +215,22 @@ def edit(request: Request, document_id: RecordId, title: str = Form(""), kind: s
     except InvalidInput as exc:
         return document_page(request, who, v, document_id, status=422, edit_error=exc.message, typed=typed)
     return redirect(to, flash=translate(request, "Saved."))
+
+
+@router.post("/documents/{document_id}/suggestion/accept")
+def accept_suggestion(request: Request, document_id: RecordId, who: Visitor = Depends(form_visitor),
+                      v: Vault = Depends(vault)):
+    """Confirm an automatic filing, or file a document waiting under "other" as the classifier suggests."""
+    to = f"/documents/{document_id}"
+    try:
+        doc = documents.accept_suggestion(vault=v, actor=who.actor, document_id=document_id)
+    except NothingToChange:
+        return redirect(to, flash=translate(request, "There is no suggestion to accept any more."))
+    except InvalidInput as exc:
+        return document_page(request, who, v, document_id, status=422, suggestion_error=exc.message)
+    if doc.sensitivity == "sensitive" and "sensitive_read" not in role_allows(who):
+        to = f"/customers/{doc.customer}"  # filed as an ID document: now beyond this role's sight
+    return redirect(to, flash=translate(request, "The filing was confirmed."))
 
 
 @router.post("/documents/{document_id}/text/retry")
