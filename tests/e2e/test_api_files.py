@@ -156,3 +156,25 @@ def test_document_lists_sort_and_page(api):
     second_page = client.get("/documents", params={"sort": "-id", "limit": 2, "offset": 2}).json()["items"]
     assert [d["title"] for d in second_page] == ["乙 合同"]
     assert client.get("/documents", params={"sort": "size"}).status_code == 422
+
+
+def test_the_classifiers_filing_is_accepted_over_http(api, tmp_path):
+    from clientfolio.services import ingest, users
+
+    v, client, code = api
+    users.add_user(vault=v, actor="admin", name="vera", role="viewer")
+    viewer = tokens.create_token(vault=v, actor="vera", name="look").token
+    (tmp_path / "in" / code).mkdir(parents=True)
+    card = tmp_path / "in" / code / "card.txt"
+    card.write_text("居民身份证 公民身份号码 签发机关 有效期限\n", encoding="utf-8")
+    waiting = ingest.ingest_file(v, "admin", tmp_path / "in", card)
+    assert waiting.category == "other"  # sure enough to suggest an ID document, not to file it
+    path = f"/documents/{waiting.document_id}/suggestion/accept"
+    denied = client.post(path, headers={"Authorization": f"Bearer {viewer}"})
+    assert denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json"
+    taken = client.post(path)
+    assert taken.status_code == 200, taken.text
+    assert (taken.json()["category"], taken.json()["suggestion"]) == ("id_document", None)
+    again = client.post(path)
+    assert again.status_code == 422 and "no suggestion" in again.json()["detail"]
+    assert client.post("/documents/999999/suggestion/accept").status_code == 404

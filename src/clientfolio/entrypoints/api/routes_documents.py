@@ -87,6 +87,14 @@ def undelete_document(document_id: RecordId, who: Caller = Depends(caller), v: V
     return documents.undelete_document(vault=v, actor=who.actor, document_id=document_id)
 
 
+@router.post("/documents/{document_id}/suggestion/accept", response_model=DocumentView,
+             responses=responses(401, 403, 404, 422))
+def accept_suggestion(document_id: RecordId, who: Caller = Depends(caller), v: Vault = Depends(vault)):
+    """Take the classifier's filing: confirm an automatic filing, or file a document waiting under "other" as
+    suggested (category, subtype, tags). 422 when there is no suggestion left to accept."""
+    return documents.accept_suggestion(vault=v, actor=who.actor, document_id=document_id)
+
+
 BINARY = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 
 
