@@ -7,7 +7,7 @@ import pytest
 
 from clientfolio import bootstrap
 from clientfolio.domain.errors import InvalidInput, NotFound, NothingToChange, PermissionDenied
-from clientfolio.services import audit, customers, documents, ingest
+from clientfolio.services import audit, customers, dashboard, documents, ingest
 
 # A category of this vault's own (HOME/taxonomy.toml) and a rule that files by it with tags.
 TAXONOMY = '[[category]]\nslug = "loan"\nzh = "贷款"\nen = "Loans"\nsensitive_by_default = false\n'
@@ -23,13 +23,17 @@ def filed(staffed, vault_home, tmp_path):
     (vault_home / "classification.toml").write_text(RULES, encoding="utf-8")
     v = bootstrap.open_vault(vault_home)
     code = customers.add_customer(vault=v, actor="admin", name="张伟", kind="person", tier="key").code
-    root = tmp_path / "in"
-    (root / code).mkdir(parents=True)
-    (root / code / "loan.txt").write_text(LOAN, encoding="utf-8")
-    (root / code / "card.txt").write_text(ID_CARD, encoding="utf-8")
-    got = {p.name: ingest.ingest_file(v, "admin", root, p) for p in ingest.candidates(root)}
+    got = ingest_papers(v, "admin", tmp_path / "in", code, {"loan.txt": LOAN, "card.txt": ID_CARD})
     assert (got["loan.txt"].category, got["card.txt"].category) == ("loan", "other")
     return v, code, got["loan.txt"].document_id, got["card.txt"].document_id
+
+
+def ingest_papers(v, actor: str, root, code: str, papers: dict[str, str]) -> dict[str, ingest.IngestResult]:
+    """Ingest text files from a folder named by the customer's code (the web tests use it too)."""
+    (root / code).mkdir(parents=True)
+    for name, text in papers.items():
+        (root / code / name).write_text(text, encoding="utf-8")
+    return {p.name: ingest.ingest_file(v, actor, root, p) for p in ingest.candidates(root)}
 
 
 def show(v, document_id):
@@ -101,3 +105,56 @@ def test_a_suggested_class_gone_from_the_taxonomy_is_refused_clearly(filed, vaul
     with pytest.raises(InvalidInput, match="suggested category loan is no longer in the taxonomy"):
         documents.accept_suggestion(vault=v, actor="clara", document_id=loan)
     assert show(v, loan).suggestion["category"] == "loan"  # nothing changed
+
+
+# --- the review queue: every pending filing the user may see, and settling many at once ---------------------
+
+def pending(v, actor, **kw):
+    page = documents.list_documents(vault=v, actor=actor, suggestion_pending=True, sort="-id", **kw)
+    assert page.total == len(page.items)
+    return [d.id for d in page.items]
+
+
+def test_the_queue_lists_pending_filings_only_and_only_what_the_user_may_see(filed, tmp_path):
+    v, code, loan, card = filed
+    person = documents.add_document(vault=v, actor="clara", customer_code=code, content=[b"notes of a call\n"],
+                                    original_name="call.txt", category="communication").id  # nothing pending
+    hers = customers.add_customer(vault=v, actor="admin", name="李娜", kind="person", tier="key", owner="olga").code
+    olgas = ingest_papers(v, "admin", tmp_path / "more", hers, {"loan2.txt": LOAN + "第二份。\n"})["loan2.txt"].document_id
+    assert pending(v, "clara") == sorted([loan, card, olgas], reverse=True) and person not in pending(v, "admin")
+    assert pending(v, "clara", filing="auto-filed") == sorted([loan, olgas], reverse=True)
+    assert pending(v, "clara", filing="waiting") == [card]
+    assert pending(v, "clara", filing="waiting", customer_code=hers) == []
+    assert pending(v, "olga") == [olgas]  # her own customers only
+    assert dashboard.dashboard(vault=v, actor="clara").filings_to_confirm == 3
+    assert dashboard.dashboard(vault=v, actor="olga").filings_to_confirm == 1
+    documents.edit_document(vault=v, actor="max", document_id=card, sensitive=True)  # still pending
+    assert pending(v, "max") == sorted([loan, card, olgas], reverse=True)
+    assert pending(v, "clara") == sorted([loan, olgas], reverse=True)  # neither listed nor counted
+    assert dashboard.dashboard(vault=v, actor="clara").filings_to_confirm == 2
+    assert dashboard.dashboard(vault=v, actor="max").filings_to_confirm == 3
+    for who in ("vera", "audrey"):  # the queue is for those who may settle it
+        with pytest.raises(PermissionDenied):
+            pending(v, who)
+        assert dashboard.dashboard(vault=v, actor=who).filings_to_confirm is None
+    with pytest.raises(InvalidInput, match="filing must be one of"):
+        pending(v, "clara", filing="maybe")
+    documents.accept_suggestion(vault=v, actor="clara", document_id=loan)
+    assert pending(v, "max") == sorted([card, olgas], reverse=True)
+
+
+def test_many_filings_are_settled_each_on_its_own(filed):
+    v, code, loan, card = filed
+    person = documents.add_document(vault=v, actor="clara", customer_code=code, content=[b"notes of a call\n"],
+                                    original_name="call.txt", category="communication").id
+    got = documents.accept_suggestions(vault=v, actor="clara", document_ids=[loan, 99999, person, card, loan])
+    assert [i for i, _ in got] == [loan, 99999, person, card]  # in order, a repeat once
+    assert (got[0][1].category, got[3][1].category, got[3][1].sensitivity) == ("loan", "id_document", "sensitive")
+    assert isinstance(got[1][1], NotFound) and isinstance(got[2][1], NothingToChange)
+    assert sorted(int(e.object_id) for e in audit.audit_log(vault=v, actor="admin",
+                                                            action="document.filing_confirm")) == sorted([loan, card])
+    assert pending(v, "admin") == []
+    with pytest.raises(PermissionDenied):  # refused once, before any document is looked at
+        documents.accept_suggestions(vault=v, actor="vera", document_ids=[loan, card])
+    [denied] = [e for e in audit.audit_log(vault=v, actor="admin") if e.outcome == "denied"]
+    assert (denied.actor, denied.action) == ("vera", "document.edit")

@@ -142,6 +142,8 @@ show_fields                           A     A      A       D      A      D      
 confirm_fields                        D     A      A       D      A      D         D
 reject_fields                         D     A      A       D      A      D         D
 accept_suggestion                     D     A      A       D      A      D         D
+accept_suggestions                    D     A      A       D      A      A         D
+list_pending_filings                  D     A      A       D      A      A         D
 set_own_password                      A     A      A       A      A      A         D
 set_password_other                    D     D      D       D      A      D         D
 unlock_user                           D     D      D       D      A      D         D
@@ -668,6 +670,16 @@ def _accept_suggestion(v, actor, w, _):
         documents.accept_suggestion(vault=v, actor=actor, document_id=w.theirs.normal.id)
 
 
+def _accept_suggestions(v, actor, w, _):
+    [(document_id, got)] = documents.accept_suggestions(vault=v, actor=actor, document_ids=[w.mine.normal.id])
+    assert document_id == w.mine.normal.id and isinstance(got, NothingToChange)  # past the permission checks
+
+
+def _list_pending_filings(v, actor, w, _):
+    page = documents.list_documents(vault=v, actor=actor, suggestion_pending=True)
+    assert all(d.suggestion for d in page.items) and page.total == len(page.items)
+
+
 def _ingest_store_batch(v, actor, w, prepared):
     folder, path = prepared
     [result] = ingest.store_batch(v, actor, [ingest.prepare(v, folder, path)])
@@ -937,6 +949,9 @@ ACTIONS: dict[str, Case] = {
     "confirm_fields": case("fields.confirm_fields", _confirm_fields, META + " document.edit"),
     "reject_fields": case("fields.reject_fields", _reject_fields, META + " document.edit"),
     "accept_suggestion": case("documents.accept_suggestion", _accept_suggestion, META + " document.edit"),
+    "accept_suggestions": case("documents.accept_suggestions", _accept_suggestions, "document.edit"),
+    "list_pending_filings": case("documents.list_documents", _list_pending_filings,
+                                 "document.read_meta document.edit"),
     "classifier_suggest": case("classification.suggest_for_document", _classifier_suggest,
                                META + " document.read_content"),
     "classifier_suggest_file": case("classification.suggest_for_file", _classifier_suggest_file,

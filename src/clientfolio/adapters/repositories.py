@@ -179,8 +179,12 @@ class DocumentRepository:
             where.append(d.customer_id == f.customer_id)
         if f.category:
             where.append(d.category == f.category)
+        if f.category_not:
+            where.append(d.category != f.category_not)
         if f.subtype:
             where.append(d.subtype == f.subtype)
+        if f.suggestion_pending:
+            where.append(d.suggestion.is_not(None))
         if f.tag:
             where.append(d.id.in_(select(orm.document_tags.c.document_id).where(orm.document_tags.c.tag == f.tag)))
         if f.expires_from:

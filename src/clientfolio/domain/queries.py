@@ -30,8 +30,10 @@ class DocumentFilter:
     owner_id: int | None = None
     customer_id: int | None = None
     category: str | None = None
+    category_not: str | None = None
     subtype: str | None = None
     tag: str | None = None
+    suggestion_pending: bool = False  # only documents whose classifier suggestion no person has settled yet
     statuses: tuple[str, ...] = ("active", "archived")
     expires_from: date | None = None
     expires_before: date | None = None

@@ -52,4 +52,7 @@ def dashboard(*, vault: Vault, actor: str, today: date | None = None) -> Dashboa
             expiring_90=expiring(days(61), days(91)), expired=expiring(None, today),
             inbox_waiting=uow.inbox.list(status="waiting", limit=1, offset=0)[1]
             if may(user, Action.INBOX_USE) else None,
-            reviews_due=reviews, activity=with_titles(uow, user, [activity_view(e, details=False) for e in events]))
+            reviews_due=reviews, activity=with_titles(uow, user, [activity_view(e, details=False) for e in events]),
+            filings_to_confirm=uow.documents.count(DocumentFilter(
+                include_sensitive=sensitive, owner_id=owner_id, suggestion_pending=True))
+            if allows(user, Action.DOCUMENT_EDIT) else None)

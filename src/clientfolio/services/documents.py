@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from clientfolio.domain import naming
-from clientfolio.domain.errors import Duplicate, InvalidInput, NothingToChange
+from clientfolio.domain.errors import ClientfolioError, Duplicate, InvalidInput, NothingToChange
 from clientfolio.domain.model import (Document, DocumentStatus, Sensitivity, TagRule, User, Version,
                                       utcnow)
 from clientfolio.domain.policy import Action, allows
@@ -21,6 +21,8 @@ from clientfolio.services.textjobs import schedule_index, schedule_text
 from clientfolio.services.views import DocumentView, Page
 
 _UNSET = object()
+FALLBACK_CATEGORY = "other"  # a matched file whose kind is not known with confidence: filed, to be confirmed
+FILINGS = ("auto-filed", "waiting")  # pending suggestions: filed under the suggested class, or under the fallback
 
 
 def add_document(*, vault: Vault, actor: str, customer_code: str, content: Iterable[bytes],
@@ -97,22 +99,34 @@ def file_document(uow: UnitOfWork, vault: Vault, user: User, customer, blob: Sto
 def list_documents(*, vault: Vault, actor: str, customer_code: str | None = None,
                    category: str | None = None, subtype: str | None = None, tag: str | None = None,
                    expires_before: date | None = None, include_deleted: bool = False, sort: str = "id",
+                   suggestion_pending: bool = False, filing: str | None = None,
                    limit: int = 100, offset: int = 0) -> Page:
-    """Documents the user may see; sensitivity and ownership limits are part of the query."""
+    """Documents the user may see; sensitivity and ownership limits are part of the query.
+
+    `suggestion_pending`: only the classifier's filings no person has settled yet (the review queue), which
+    is for those who may settle them (the document edit right); `filing` narrows it to the "auto-filed" ones
+    (filed under the suggested class) or the ones "waiting" under the fallback category."""
     vault.taxonomy.validate_filter(category, subtype)
     if sort not in DOCUMENT_SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(DOCUMENT_SORTS)}")
     if not 1 <= limit <= 1000:
         raise InvalidInput("limit must be between 1 and 1000")
+    if filing is not None and filing not in FILINGS:
+        raise InvalidInput(f"filing must be one of {', '.join(FILINGS)}")
+    suggestion_pending = suggestion_pending or filing is not None
     with vault.uow(read_only=True) as uow:
         user = acting_user(uow, actor)
         authorize(user, Action.DOCUMENT_READ_META, object_type="document", object_id="*")
+        if suggestion_pending:
+            authorize(user, Action.DOCUMENT_EDIT, object_type="document", object_id="*")
         customer_id = customer_or_404(uow, user, customer_code).id if customer_code else None
         statuses = ("active", "archived") + (("deleted",) if include_deleted and allows(user, Action.DOCUMENT_RESTORE) else ())
         rows, total = uow.documents.list(DocumentFilter(
             include_sensitive=allows(user, Action.SENSITIVE_META),
             owner_id=user.id if user.own_customers_only else None, customer_id=customer_id,
-            category=category, subtype=subtype, tag=tag, statuses=statuses,
+            category=FALLBACK_CATEGORY if filing == "waiting" else category, subtype=subtype, tag=tag,
+            category_not=FALLBACK_CATEGORY if filing == "auto-filed" else None,
+            suggestion_pending=suggestion_pending, statuses=statuses,
             expires_before=expires_before, sort=sort, limit=limit, offset=max(offset, 0)))
         customers = uow.customers.many({d.customer_id for d in rows})
         items = [document_view(vault, d, customers[d.customer_id]) for d in rows]
@@ -209,6 +223,23 @@ def accept_suggestion(*, vault: Vault, actor: str, document_id: int) -> Document
         view = document_view(vault, document, customer)
     schedule_index(vault, document_id)
     return view
+
+
+def accept_suggestions(*, vault: Vault, actor: str,
+                       document_ids: Iterable[int]) -> list[tuple[int, DocumentView | ClientfolioError]]:
+    """accept_suggestion for each document on its own (one that cannot be settled does not stop the others):
+    for each id, in the order given (repeats once), the document as filed or the error that refused it.
+    A user without the document edit right is refused once, before any document is looked at."""
+    ids = list(dict.fromkeys(document_ids))
+    with vault.uow(read_only=True) as uow:
+        authorize(acting_user(uow, actor), Action.DOCUMENT_EDIT, object_type="document", object_id="*")
+    outcomes: list[tuple[int, DocumentView | ClientfolioError]] = []
+    for document_id in ids:  # each in its own unit of work: one refused rolls back nothing of the others
+        try:
+            outcomes.append((document_id, accept_suggestion(vault=vault, actor=actor, document_id=document_id)))
+        except ClientfolioError as exc:
+            outcomes.append((document_id, exc))
+    return outcomes
 
 
 def delete_document(*, vault: Vault, actor: str, document_id: int) -> DocumentView:

@@ -22,12 +22,10 @@ from clientfolio.domain.ports import StoredBlob
 from clientfolio.services import inbox
 from clientfolio.domain.policy import Action, allows, may_see_customer
 from clientfolio.services.context import UnitOfWork, Vault, acting_user, authorize
-from clientfolio.services.documents import file_document
+from clientfolio.services.documents import FALLBACK_CATEGORY, file_document
 from clientfolio.services.fields import attach_proposal
 from clientfolio.services.textjobs import (TextOutcome, apply_outcome, near_duplicate, run_extraction,
                                            schedule_index)
-
-FALLBACK_CATEGORY = "other"  # a matched file whose kind is not known with confidence: filed, to be confirmed
 
 
 @dataclass

@@ -165,6 +165,7 @@ class DashboardView(View):
     inbox_waiting: int | None  # None: the user may not use the inbox
     reviews_due: Page | None  # items: ReviewDueView, due today or earlier; None: the user may not read customers
     activity: list[ActivityView]  # the newest events about customers the user may see, without details
+    filings_to_confirm: int | None = None  # pending classifier filings; None: the user may not settle them
 
 
 # Sign-in security. Values that are secrets (tokens, TOTP secrets, recovery codes) are shown once and kept out

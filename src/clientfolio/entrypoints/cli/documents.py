@@ -128,13 +128,13 @@ def accept_suggestion(document_ids: list[int] = typer.Argument(..., help="One or
         emit(view, text=f"document {view.id} filed as {_kind(view)} (suggestion accepted)")
         return
     rows, first_error = [], None
-    for document_id in document_ids:
-        try:
-            view = documents.accept_suggestion(vault=state.vault, actor=state.actor, document_id=document_id)
-            rows.append({"id": document_id, "filed_as": _kind(view)})
-        except ClientfolioError as exc:
-            rows.append({"id": document_id, "error": exc.message})
-            first_error = first_error or exc
+    for document_id, got in documents.accept_suggestions(vault=state.vault, actor=state.actor,
+                                                         document_ids=document_ids):
+        if isinstance(got, ClientfolioError):
+            rows.append({"id": document_id, "error": got.message})
+            first_error = first_error or got
+        else:
+            rows.append({"id": document_id, "filed_as": _kind(got)})
     table = Table("id", "filed as", "error", title=f"{sum('filed_as' in r for r in rows)} of {len(rows)} accepted")
     for r in rows:
         table.add_row(str(r["id"]), r.get("filed_as", ""), r.get("error", ""))
