@@ -129,6 +129,21 @@ def test_ranking_prefers_whole_words_and_metadata(index):
     assert all(h.score > 0 for h in r.hits)
 
 
+def test_a_very_common_word_is_ranked_by_its_bigrams_alone(tmp_path):
+    # 和尚 stands as a word once in doc 1; in doc 2 its characters meet three times across 和|尚未.
+    docs = [IndexedDocument(1, customer_id=1, text="寺里的和尚每天念经。"),
+            IndexedDocument(2, customer_id=1, text="结婚的和尚未结婚的，和尚未登记的，和尚未到场的。")]
+    usual = KeyedSearchIndex(tmp_path / "usual", KEY)
+    common = KeyedSearchIndex(tmp_path / "common", KEY, common_min_docs=0)  # every word counts as common
+    for ix in (usual, common):
+        with ix:
+            for d in docs:
+                ix.upsert(d)
+    assert ids(usual.search("和尚", visibility=ALL)) == [1, 2]  # the word first
+    assert ids(common.search("和尚", visibility=ALL)) == [2, 1]  # bigram BM25 alone: more occurrences first
+    assert common.search("和尚", visibility=ALL).total == usual.search("和尚", visibility=ALL).total == 2
+
+
 def test_paging_and_counting(index):
     first = index.search("", visibility=ALL, limit=2)
     second = index.search("", visibility=ALL, limit=2, offset=2)

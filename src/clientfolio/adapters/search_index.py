@@ -54,6 +54,8 @@ WRITER_HEAP_BYTES = 100_000_000  # below ~100 MB, segment flushes and merges of 
 MAX_LIMIT = 100_000
 CACHE_ENTRIES = 262_144  # distinct tokens per stream whose hashes stay memoized (LRU), ~40 MB each at most
 TOKENIZER = "cf_keyed"
+COMMON_SHARE = 0.05  # a word in more of the documents than this is ranked by its bigrams alone...
+COMMON_MIN_DOCS = 10_000  # ...once in this many at least: below, the word clause costs next to nothing
 W_WORD, W_BIGRAM, W_META = 1.0, 0.3, 3.0  # word matches over bigram matches; title/tags/names boosted
 META_FILE = "clientfolio-search.json"
 TEXT_FIELDS = ("words", "bigrams", "meta_words", "meta_bigrams")
@@ -144,7 +146,8 @@ class KeyedSearchIndex:
     """A tantivy index under `path` whose terms are keyed hashes. Thread-safe; one writer per index."""
 
     def __init__(self, path: Path, key: bytes, *, bigrams: bool = True, segment_mode: str = "precise",
-                 writer_heap_bytes: int = WRITER_HEAP_BYTES, cache_entries: int = CACHE_ENTRIES):
+                 writer_heap_bytes: int = WRITER_HEAP_BYTES, cache_entries: int = CACHE_ENTRIES,
+                 common_min_docs: int = COMMON_MIN_DOCS):
         if len(key) < 16:
             raise WrongKey("the search key must be at least 16 bytes")
         self.path = Path(path)
@@ -152,6 +155,7 @@ class KeyedSearchIndex:
         self.segment_mode = segment_mode
         self._heap = writer_heap_bytes
         self._key, self._cache_entries = key, cache_entries
+        self._common_min_docs = common_min_docs
         self._lock = threading.RLock()
         self._writer = None
         self._rebuild_requested = False
@@ -308,20 +312,23 @@ class KeyedSearchIndex:
             return tantivy.Query.term_query(self._schema, fname, h(tokens[0]))
         return tantivy.Query.phrase_query(self._schema, fname, [h(t) for t in tokens])
 
-    def _term_query(self, term: QueryTerm, *, content: bool = True) -> tantivy.Query:
+    def _term_query(self, term: QueryTerm, *, content: bool = True, common: bool = False) -> tantivy.Query:
         """One query term. The bigram phrase (an exact substring match) decides what matches a Chinese term;
         the word phrase only adds to the score, so documents where jieba found the term as a word rank first.
         One field per stream holds text and metadata, and the metadata field adds its boost: 2–3 posting lists
-        a term where a union of four alternatives cost 2.4× plaintext bigrams at p95 (docs/search.md)."""
+        a term where a union of four alternatives cost 2.4× plaintext bigrams at p95 (docs/search.md).
+        A `common` word (in more than COMMON_SHARE of the documents) is ranked by its bigrams alone."""
         words_f, bigrams_f = ("words", "bigrams") if content else ("meta_words", "meta_bigrams")
         # a user who may not read content must not learn it by what matches: metadata fields only
-        clauses = [(W_WORD, words_f, term.words, "word")]
+        clauses = [] if common else [(W_WORD, words_f, term.words, "word")]
         if content:
             clauses.append((W_META, "meta_words", term.words, "word"))
         by_bigrams = self.bigrams and term.has_cjk
         if by_bigrams:
             clauses.append((W_BIGRAM, bigrams_f, term.bigrams, "bigram"))
         subs = [self._boosted(w, f, toks, p, multiword=len(term.words) > 1) for w, f, toks, p in clauses]
+        if common:  # metadata boost, bigram match
+            return tantivy.Query.boolean_query([(tantivy.Occur.Must, subs[-1]), (tantivy.Occur.Should, subs[0])])
         if by_bigrams and not term.has_lone_cjk:
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, subs[-1])]
                                                + [(tantivy.Occur.Should, q) for q in subs[:-1]])
@@ -330,6 +337,17 @@ class KeyedSearchIndex:
         if not by_bigrams and content:  # the metadata field is part of the words field: it can only add
             return tantivy.Query.boolean_query([(tantivy.Occur.Must, subs[0]), (tantivy.Occur.Should, subs[1])])
         return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in subs])
+
+    def _is_common(self, term: QueryTerm, searcher, visibility: Visibility) -> bool:
+        """A one-word Chinese term found as a word in more than COMMON_SHARE of the documents (and at least
+        COMMON_MIN_DOCS). Its word clause
+        would double the cost of the slowest queries (every match scored twice) for nothing a reader sees: at
+        1,000,000 documents the top 20 for such words were 0.997–1.000 relevant with bigrams alone."""
+        if searcher is None or not visibility.content or len(term.words) != 1 or not self.bigrams \
+                or not term.has_cjk or term.has_lone_cjk:
+            return False
+        floor = max(self._common_min_docs, COMMON_SHARE * searcher.num_docs)
+        return searcher.doc_freq("words", self._h("word")(term.words[0])) > floor
 
     def _boosted(self, weight: float, fname: str, tokens: Sequence[str], purpose: str, *,
                  multiword: bool) -> tantivy.Query:
@@ -384,14 +402,17 @@ class KeyedSearchIndex:
             out.append((must, self._range("expires", None, filters.expires_before, hi_inclusive=False)))
         return out
 
-    def build_query(self, query: str | ParsedQuery, *, filters: SearchFilters,
-                    visibility: Visibility) -> tantivy.Query | None:
-        """The whole query, permissions included; None when nothing can be visible."""
+    def build_query(self, query: str | ParsedQuery, *, filters: SearchFilters, visibility: Visibility,
+                    searcher: tantivy.Searcher | None = None) -> tantivy.Query | None:
+        """The whole query, permissions included; None when nothing can be visible. With the `searcher` it
+        will run on, terms common in it are ranked the cheaper way (see _term_query)."""
         self._open()
         if not visibility.statuses:
             return None
         parsed = textnorm.query_terms(query) if isinstance(query, str) else query
-        clauses = [(tantivy.Occur.Must, self._term_query(t, content=visibility.content)) for t in parsed.terms]
+        clauses = [(tantivy.Occur.Must, self._term_query(t, content=visibility.content,
+                                                         common=self._is_common(t, searcher, visibility)))
+                   for t in parsed.terms]
         if not clauses:
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         clauses += [(occur, r if occur == tantivy.Occur.MustNot else tantivy.Query.const_score_query(r, 0.0))
@@ -402,10 +423,11 @@ class KeyedSearchIndex:
                visibility: Visibility, limit: int = 20, offset: int = 0) -> SearchResult:
         """Top `limit` visible documents by BM25 (newest first for a filter-only query) and their count."""
         parsed = textnorm.query_terms(query) if isinstance(query, str) else query
-        tq = self.build_query(parsed, filters=filters or SearchFilters(), visibility=visibility)
+        self._open()
+        searcher = self._index.searcher()
+        tq = self.build_query(parsed, filters=filters or SearchFilters(), visibility=visibility, searcher=searcher)
         if tq is None:
             return SearchResult(0)
-        searcher = self._index.searcher()
         limit = max(0, min(limit, MAX_LIMIT))
         if limit == 0:
             return SearchResult(searcher.search(tq, 1, count=True).count or 0)
