@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from bench.search_engines import _ranked_precision
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # bench/ sits beside src/, not installed
+from bench.search_engines import _ranked_precision  # noqa: E402
 
 
 @pytest.mark.parametrize(("ranked", "relevant", "at_full_recall", "average"), [
