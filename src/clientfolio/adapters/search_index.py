@@ -346,8 +346,11 @@ class KeyedSearchIndex:
         if searcher is None or not visibility.content or len(term.words) != 1 or not self.bigrams \
                 or not term.has_cjk or term.has_lone_cjk:
             return False
-        floor = max(self._common_min_docs, COMMON_SHARE * searcher.num_docs)
-        return searcher.doc_freq("words", self._h("word")(term.words[0])) > floor
+        total = searcher.num_docs
+        if total <= self._common_min_docs:  # no word can be common yet: spare the term look-up
+            return False
+        return searcher.doc_freq("words", self._h("word")(term.words[0])) > max(self._common_min_docs,
+                                                                              COMMON_SHARE * total)
 
     def _boosted(self, weight: float, fname: str, tokens: Sequence[str], purpose: str, *,
                  multiword: bool) -> tantivy.Query:
