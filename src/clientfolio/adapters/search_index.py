@@ -61,6 +61,14 @@ META_FILE = "clientfolio-search.json"
 TEXT_FIELDS = ("words", "bigrams", "meta_words", "meta_bigrams")
 
 
+def _matched_by(query: tantivy.Query, scores: Sequence[tantivy.Query]) -> tantivy.Query:
+    """`query` decides what matches; `scores` only add to the score of what it matched."""
+    if not scores:
+        return query
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, query)]
+                                       + [(tantivy.Occur.Should, q) for q in scores])
+
+
 def _write_json(path: Path, value: dict) -> None:
     """Replace `path` whole: a crash leaves the old file or the new one, never half of one."""
     tmp = path.with_name(path.name + ".tmp")
@@ -193,8 +201,13 @@ class KeyedSearchIndex:
         self._rebuild_requested = bool(have.get("rebuild_requested"))
 
     def rebuild_requested(self) -> bool:
-        """True after this index was started over (a new format): every document must be indexed again."""
+        """True after this index was started over (a new format): every document must be indexed again.
+        Checked against the file while it says so, since another process may have scheduled it already."""
         self._open()
+        if self._rebuild_requested:
+            with self._lock:
+                meta = json.loads((self.path / META_FILE).read_text())
+                self._rebuild_requested = bool(meta.get("rebuild_requested"))
         return self._rebuild_requested
 
     def rebuild_scheduled(self) -> None:
@@ -320,23 +333,15 @@ class KeyedSearchIndex:
         A `common` word (in more than COMMON_SHARE of the documents) is ranked by its bigrams alone."""
         words_f, bigrams_f = ("words", "bigrams") if content else ("meta_words", "meta_bigrams")
         # a user who may not read content must not learn it by what matches: metadata fields only
-        clauses = [] if common else [(W_WORD, words_f, term.words, "word")]
-        if content:
-            clauses.append((W_META, "meta_words", term.words, "word"))
-        by_bigrams = self.bigrams and term.has_cjk
-        if by_bigrams:
-            clauses.append((W_BIGRAM, bigrams_f, term.bigrams, "bigram"))
-        subs = [self._boosted(w, f, toks, p, multiword=len(term.words) > 1) for w, f, toks, p in clauses]
-        if common:  # metadata boost, bigram match
-            return tantivy.Query.boolean_query([(tantivy.Occur.Must, subs[-1]), (tantivy.Occur.Should, subs[0])])
-        if by_bigrams and not term.has_lone_cjk:
-            return tantivy.Query.boolean_query([(tantivy.Occur.Must, subs[-1])]
-                                               + [(tantivy.Occur.Should, q) for q in subs[:-1]])
-        if len(subs) == 1:
-            return subs[0]
-        if not by_bigrams and content:  # the metadata field is part of the words field: it can only add
-            return tantivy.Query.boolean_query([(tantivy.Occur.Must, subs[0]), (tantivy.Occur.Should, subs[1])])
-        return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in subs])
+        multiword = len(term.words) > 1
+        word = self._boosted(W_WORD, words_f, term.words, "word", multiword=multiword)
+        scores = [self._boosted(W_META, "meta_words", term.words, "word", multiword=multiword)] if content else []
+        if not (self.bigrams and term.has_cjk):
+            return _matched_by(word, scores)
+        bigram = self._boosted(W_BIGRAM, bigrams_f, term.bigrams, "bigram", multiword=multiword)
+        if term.has_lone_cjk:  # a unigram matches only a character standing alone: any stream may match
+            return tantivy.Query.boolean_query([(tantivy.Occur.Should, q) for q in (word, *scores, bigram)])
+        return _matched_by(bigram, scores if common else [word, *scores])
 
     def _is_common(self, term: QueryTerm, searcher, visibility: Visibility) -> bool:
         """A one-word Chinese term found as a word in more than COMMON_SHARE of the documents (and at least

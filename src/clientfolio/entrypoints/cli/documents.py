@@ -79,7 +79,7 @@ def list_(customer: str = typer.Option(None, "--customer"), category: str = type
                                     include_deleted=deleted, sort=sort, limit=limit, offset=offset)
     table = Table("id", "customer", "category", "title", "v", "expires", "status", title=f"{page.total} documents")
     for d in page.items:
-        table.add_row(str(d.id), d.customer, "/".join(filter(None, [d.category, d.subtype])), d.title,
+        table.add_row(str(d.id), d.customer, _kind(d), d.title,
                       str(d.version), str(d.expires_on or ""), d.status)
     emit(page, table=table)
 
