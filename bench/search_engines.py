@@ -5,7 +5,8 @@ query kind, Chinese precision and recall, memory. Results and the choices made f
     python -m bench.search_engines --quick                  # a few thousand documents, a minute
     python -m bench.search_engines --size 1000000 --engines a,c --json out.json
 
-Engines (each built and queried in its own forked process, so its RSS is its own):
+Engines (each built one after another in its own forked process, which stays to answer queries, so its RSS
+is its own; the engines then take turns on every query, so all are timed on the same machine state):
   a   keyed tantivy, jieba words + CJK bigrams, every token an HMAC (ours, KeyedSearchIndex)
   b   keyed tantivy, jieba words only
   b2  keyed tantivy, jieba search-mode words only (overlapping sub-words; multi-word terms AND-ed)
@@ -53,6 +54,7 @@ LABELS = {
     "e": "Whoosh, jieba words",
     "f": "plaintext PostgreSQL tsvector + GIN, jieba words",
 }
+KEYED = ("a", "b", "b2")  # engines that take a Visibility (timed again as a restricted user)
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # --pg-url; engines run in forked children
 
 
@@ -324,25 +326,37 @@ def _is_chinese(text: str) -> bool:
     return any("\u4e00" <= c <= "\u9fff" for c in text)
 
 
-def _engine_job(key: str, folder: Path, corpus_dir: Path, n_docs: int, queries, truth, conn) -> None:
+def _engine_server(key: str, folder: Path, corpus_dir: Path, n_docs: int, queries, truth, conn) -> None:
+    """A forked child that builds one engine, then answers the parent's timing requests until told to finish:
+    the parent asks every engine the same query in turn, so all of them see the machine in the same state
+    (timed one engine after another, two runs at 100,000 documents gave 0.97× and 2.1× for the same code)."""
+    eng = None
     try:
-        conn.send(_measure_engine(key, folder, corpus_dir, n_docs, queries, truth))
+        textnorm.analyze("预热 warm-up")  # segmenter, stemmer and OpenCC loaded before the clock starts
+        eng = make_engine(key, folder)
+        conn.send(_build(eng, folder, corpus_dir, n_docs))
+        for q in queries:  # warm-up pass
+            eng.top(q.text)
+        conn.send("ready")
+        restricted = Visibility(include_sensitive=False, owner_id=7)  # own customers, no sensitive documents
+        while (msg := conn.recv()) != "finish":
+            i, as_restricted = msg
+            kw = {"visibility": restricted} if as_restricted else {}
+            t0 = time.perf_counter()
+            eng.top(queries[i].text, **kw)
+            conn.send((time.perf_counter() - t0) * 1000)
+        rss, peak = _rss()
+        conn.send({"quality": _quality(eng, queries, truth, n_docs), "rss_mb": rss, "rss_peak_mb": peak,
+                   "extra": eng.extra()})
     except BaseException as exc:  # report, never hang the parent
         conn.send({"error": f"{type(exc).__name__}: {exc}"})
     finally:
+        if eng is not None:
+            getattr(eng, "close", lambda: None)()
         conn.close()
 
 
-def _measure_engine(key, folder, corpus_dir, n_docs, queries, truth) -> dict:
-    textnorm.analyze("预热 warm-up")  # segmenter, stemmer and OpenCC loaded before the clock starts
-    eng = make_engine(key, folder)
-    try:
-        return _measure_built(key, eng, folder, corpus_dir, n_docs, queries, truth)
-    finally:
-        getattr(eng, "close", lambda: None)()
-
-
-def _measure_built(key, eng, folder, corpus_dir, n_docs, queries, truth) -> dict:
+def _build(eng, folder: Path, corpus_dir: Path, n_docs: int) -> dict:
     spent = 0.0
     for docs in stored_batches(corpus_dir, stop=n_docs):
         t0 = time.perf_counter()
@@ -351,40 +365,78 @@ def _measure_built(key, eng, folder, corpus_dir, n_docs, queries, truth) -> dict
     t0 = time.perf_counter()
     eng.finish()
     spent += time.perf_counter() - t0
-    rss_built, _ = _rss()
     size = eng.index_bytes() if hasattr(eng, "index_bytes") else _du(folder)
-    for q in queries:  # warm-up pass
-        eng.top(q.text)
-    lat: dict[str, list[float]] = {k: [] for k in KINDS}
-    for q, ms in zip(queries, _timed(eng, queries)):
-        lat[q.kind].append(ms)
-    allq = [x for k in KINDS for x in lat[k]]
-    latency = {k: {"p50": _pct(v, 50), "p95": _pct(v, 95), "p99": _pct(v, 99)} for k, v in lat.items()}
-    latency["all"] = {"p50": _pct(allq, 50), "p95": _pct(allq, 95), "p99": _pct(allq, 99)}
-    if isinstance(eng, KeyedEngine):  # the permission filter's cost: an own-customers user, no sensitive
-        restricted = Visibility(include_sensitive=False, owner_id=7)
-        rl = _timed(eng, queries, visibility=restricted)
-        latency["all, restricted user"] = {"p50": _pct(rl, 50), "p95": _pct(rl, 95), "p99": _pct(rl, 99)}
-    quality = _quality(eng, queries, truth, n_docs)
-    rss, peak = _rss()
-    return {"engine": key, "label": LABELS[key], "docs": n_docs, "build_s": spent,
-            "docs_per_s": n_docs / spent, "index_bytes": size, "bytes_per_doc": size / n_docs,
-            "rss_mb": rss, "rss_peak_mb": peak, "rss_after_build_mb": rss_built, "latency": latency,
-            "quality": quality, "extra": eng.extra()}
+    return {"docs": n_docs, "build_s": spent, "docs_per_s": n_docs / spent, "index_bytes": size,
+            "bytes_per_doc": size / n_docs, "rss_after_build_mb": _rss()[0]}
 
 
-def _timed(eng, queries, **kw) -> list[float]:
-    """Milliseconds per query: the median of PASSES passes (one pass alone swings ±30% on a busy 2-core
-    machine, and a single stall would land in the p99)."""
-    passes: list[list[float]] = []
+def _timed(servers: dict, queries, *, restricted: bool = False) -> dict[str, list[float]]:
+    """Milliseconds per query and engine, each the median of PASSES passes (one pass alone swings ±30% on a
+    busy 2-core machine, and a single stall would land in the p99). Engines take turns on every query,
+    the first one alternating, so none is timed on a quieter machine than another."""
+    passes: dict[str, list[list[float]]] = {k: [] for k in servers}
+    keys = list(servers)
     for _ in range(PASSES):
-        one = []
-        for q in queries:
+        one: dict[str, list[float]] = {k: [] for k in servers}
+        for i in range(len(queries)):
+            order = keys if i % 2 == 0 else keys[::-1]
+            for k in order:
+                servers[k].send((i, restricted))
+                ms = servers[k].recv()
+                if isinstance(ms, dict):
+                    raise RuntimeError(f"engine {k}: {ms['error']}")
+                one[k].append(ms)
+        for k in servers:
+            passes[k].append(one[k])
+    return {k: [statistics.median(x) for x in zip(*p)] for k, p in passes.items()}
+
+
+def _latency(ms: list[float]) -> dict[str, float]:
+    return {"p50": _pct(ms, 50), "p95": _pct(ms, 95), "p99": _pct(ms, 99)}
+
+
+def _measure(engines, size: int, root: Path, corpus_dir: Path, queries, truth, cap: int, log) -> dict:
+    """Build each engine in its own forked child (one at a time, so builds do not compete, and each RSS is
+    its own), then time them all together, then collect each one's quality and memory."""
+    ctx = multiprocessing.get_context("fork")
+    servers, procs, out = {}, {}, {}
+    try:
+        for key in engines:
+            n = min(size, cap) if key == "e" else size
             t0 = time.perf_counter()
-            eng.top(q.text, **kw)
-            one.append((time.perf_counter() - t0) * 1000)
-        passes.append(one)
-    return [statistics.median(x) for x in zip(*passes)]
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_engine_server,
+                               args=(key, root / f"index-{key}-{size}", corpus_dir, n, queries, truth, child))
+            proc.start()
+            child.close()
+            built = parent.recv()
+            if "error" not in built:
+                ready = parent.recv()
+                built = ready if isinstance(ready, dict) else built
+            out[key] = {"engine": key, "label": LABELS[key], **built, "build_wall_s": time.perf_counter() - t0,
+                        "loadavg_1m_after": os.getloadavg()[0]}  # other work skews absolute numbers
+            if "error" in built:
+                proc.join()
+            else:
+                servers[key], procs[key] = parent, proc
+            log(f"  {key}: {LABELS[key]}: {built.get('error') or 'built'} in {out[key]['build_wall_s']:.0f} s")
+        for key, ms in _timed(servers, queries).items():
+            lat = {kind: [] for kind in KINDS}
+            for q, x in zip(queries, ms):
+                lat[q.kind].append(x)
+            out[key]["latency"] = {kind: _latency(v) for kind, v in lat.items()} | {"all": _latency(ms)}
+        keyed = {k: s for k, s in servers.items() if k in KEYED}  # the permission filter's cost
+        for key, ms in _timed(keyed, queries, restricted=True).items():
+            out[key]["latency"]["all, restricted user"] = _latency(ms)
+        for key, conn in servers.items():
+            conn.send("finish")
+            out[key] |= conn.recv()
+    finally:
+        for key, proc in procs.items():
+            servers[key].close()  # a child still waiting for a query sees the end of its pipe and stops
+            proc.join(timeout=600)
+            shutil.rmtree(root / f"index-{key}-{size}", ignore_errors=True)
+    return out
 
 
 def _quality(eng, queries, truth, n_docs) -> dict:
@@ -486,22 +538,7 @@ def run(quick: bool = False, sizes=(100_000,), *, engines=("a", "b", "b2", "c", 
                               "resegmented phrase queries": sum(q.resegmented for q in corpus.queries)},
                    "tokenizer": tokenizer_stats(corpus_dir), "engines": {}}
             log(f"corpus of {size:,} docs and {len(corpus.queries)} queries in {res['corpus']['generate_s']:.0f} s")
-            for key in engines:
-                n = min(size, cap) if key == "e" else size
-                folder = root / f"index-{key}-{size}"
-                t1 = time.perf_counter()
-                parent, child = multiprocessing.get_context("fork").Pipe()
-                proc = multiprocessing.get_context("fork").Process(
-                    target=_engine_job, args=(key, folder, corpus_dir, n, corpus.queries, truth, child))
-                proc.start()
-                child.close()
-                r = parent.recv()
-                proc.join()
-                shutil.rmtree(folder, ignore_errors=True)
-                r["wall_s"] = time.perf_counter() - t1
-                r["loadavg_1m_after"] = os.getloadavg()[0]  # other work on the machine skews absolute numbers
-                res["engines"][key] = r
-                log(f"  {key}: {LABELS[key]}: {r.get('error') or 'done'} in {r['wall_s']:.0f} s")
+            res["engines"] = _measure(engines, size, root, corpus_dir, corpus.queries, truth, cap, log)
             shutil.rmtree(corpus_dir, ignore_errors=True)
             results[size] = res
     finally:

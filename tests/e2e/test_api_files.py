@@ -169,6 +169,12 @@ def test_the_classifiers_filing_is_accepted_over_http(api, tmp_path):
     card.write_text("居民身份证 公民身份号码 签发机关 有效期限\n", encoding="utf-8")
     waiting = ingest.ingest_file(v, "admin", tmp_path / "in", card)
     assert waiting.category == "other"  # sure enough to suggest an ID document, not to file it
+    queue = client.get("/documents", params={"filing": "waiting"}).json()
+    assert [d["id"] for d in queue["items"]] == [waiting.document_id] and queue["total"] == 1
+    assert client.get("/documents", params={"filing": "auto-filed"}).json()["total"] == 0
+    assert client.get("/documents", params={"suggestion_pending": True},
+                      headers={"Authorization": f"Bearer {viewer}"}).status_code == 403  # not theirs to settle
+    assert client.get("/documents", params={"filing": "maybe"}).status_code == 422
     path = f"/documents/{waiting.document_id}/suggestion/accept"
     denied = client.post(path, headers={"Authorization": f"Bearer {viewer}"})
     assert denied.status_code == 403 and denied.headers["content-type"] == "application/problem+json"
@@ -177,4 +183,5 @@ def test_the_classifiers_filing_is_accepted_over_http(api, tmp_path):
     assert (taken.json()["category"], taken.json()["suggestion"]) == ("id_document", None)
     again = client.post(path)
     assert again.status_code == 422 and "no suggestion" in again.json()["detail"]
+    assert client.get("/documents", params={"suggestion_pending": True}).json()["total"] == 0
     assert client.post("/documents/999999/suggestion/accept").status_code == 404

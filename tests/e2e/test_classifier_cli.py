@@ -32,6 +32,8 @@ def test_train_evaluate_and_suggest_from_the_command_line(tmp_path):
     # Filed by the classifier's rules but confirmed by nobody: nothing to learn from yet.
     assert_error(cli("classifier", "train", rc=None), 2, "not enough filed documents",
                  f"{PER_KIND * len(KINDS)} documents filed by the classifier wait for a person")
+    queue, waiting = cli.json("doc", "list", "--filing", "auto-filed"), cli.json("doc", "list", "--filing", "waiting")
+    assert queue["total"] == PER_KIND * len(KINDS) and waiting["total"] == 0
     first = cli.json("doc", "accept-suggestion", "1", user="clara")
     assert first["id"] == 1 and first["suggestion"] is None and first["category"] in {k[0] for k in KINDS}
     again, viewer = cli.many(call("doc", "accept-suggestion", "1", rc=None),
@@ -43,6 +45,7 @@ def test_train_evaluate_and_suggest_from_the_command_line(tmp_path):
     bulk = cli("doc", "accept-suggestion", *rest, "1", "--json", rc=2).json
     assert [r["id"] for r in bulk if "filed_as" in r] == [int(i) for i in rest]
     assert bulk[-1] == {"id": 1, "error": bulk[-1]["error"]} and "no suggestion" in bulk[-1]["error"]
+    assert cli.json("doc", "list", "--suggestion-pending")["total"] == 0
 
     trained = cli.json("classifier", "train")
     assert trained["documents"] == PER_KIND * len(KINDS) and trained["accuracy"] >= 0.8, trained

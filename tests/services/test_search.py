@@ -186,6 +186,7 @@ def test_an_index_left_by_an_older_version_is_rebuilt_on_first_use(corpus, vault
     v, _, _, ids = corpus
     meta = vault_home / "search" / "clientfolio-search.json"
     meta.write_text(json.dumps(json.loads(meta.read_text()) | {"format": 1}))
+    v.search.close()  # the old version's worker has stopped (while it writes, the index is left alone)
     upgraded = bootstrap.open_vault(vault_home)  # as after an upgrade: a new process, the same home
     assert found(search.search(vault=upgraded, actor="admin", query="违约金")) == [ids["sale"]]
     assert search.search(vault=upgraded, actor="admin", query="").total == len(ids)

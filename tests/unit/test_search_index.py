@@ -177,6 +177,24 @@ def test_a_wrong_key_is_refused_and_a_second_writer_is_told_why(tmp_path):
         assert ids(other.search("内容", visibility=ALL)) == [1]  # readers are fine
 
 
+def test_an_old_format_index_still_being_written_is_not_wiped_under_its_writer(tmp_path):
+    import json
+
+    import tantivy
+
+    with KeyedSearchIndex(tmp_path, KEY) as ix:
+        ix.upsert(IndexedDocument(1, customer_id=1, text="旧版本的内容"))
+    meta = tmp_path / "clientfolio-search.json"
+    meta.write_text(json.dumps(json.loads(meta.read_text()) | {"format": 1}))
+    old_worker = tantivy.Index.open(str(tmp_path / "index")).writer(heap_size=15_000_000, num_threads=1)
+    with pytest.raises(IndexBusy, match="another format"):
+        KeyedSearchIndex(tmp_path, KEY).num_docs()
+    assert json.loads(meta.read_text())["format"] == 1 and (tmp_path / "index" / "meta.json").exists()
+    del old_worker  # the old version's worker stops: now the index is started over
+    ix = KeyedSearchIndex(tmp_path, KEY)
+    assert ix.num_docs() == 0 and ix.rebuild_requested()
+
+
 def test_an_index_of_another_format_starts_over_empty_and_asks_for_a_rebuild(tmp_path):
     import json
 

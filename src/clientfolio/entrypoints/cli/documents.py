@@ -71,12 +71,16 @@ def list_(customer: str = typer.Option(None, "--customer"), category: str = type
           subtype: str = typer.Option(None, "--subtype"), tag: str = typer.Option(None, "--tag"),
           expires_before: str = typer.Option(None, "--expires-before", help="YYYY-MM-DD"),
           deleted: bool = typer.Option(False, "--deleted", help="Include deleted documents (managers)."),
+          pending: bool = typer.Option(False, "--suggestion-pending",
+                                       help="Only the classifier's filings nobody has confirmed yet."),
+          filing: str = typer.Option(None, "--filing", help="auto-filed | waiting (implies --suggestion-pending)"),
           sort: str = typer.Option("id", "--sort", help="id | -id | title | expires | -updated"),
           limit: int = typer.Option(100, "--limit"), offset: int = typer.Option(0, "--offset")):
     page = documents.list_documents(vault=state.vault, actor=state.actor, customer_code=customer,
                                     category=category, subtype=subtype, tag=tag,
                                     expires_before=parse_date(expires_before, "--expires-before"),
-                                    include_deleted=deleted, sort=sort, limit=limit, offset=offset)
+                                    include_deleted=deleted, suggestion_pending=pending, filing=filing,
+                                    sort=sort, limit=limit, offset=offset)
     table = Table("id", "customer", "category", "title", "v", "expires", "status", title=f"{page.total} documents")
     for d in page.items:
         table.add_row(str(d.id), d.customer, _kind(d), d.title,
