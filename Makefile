@@ -49,6 +49,7 @@ test: $(STAMP) sysdeps lint
 
 bench: $(STAMP)
 	@$(MAKE) --no-print-directory sysdeps EXTRA_SYSDEPS="$(BENCHDEPS)"
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 # The web pages' text: extract every _() / translate() into the template, merge it into the zh_CN catalogue

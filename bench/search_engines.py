@@ -399,7 +399,7 @@ def _measure(engines, size: int, root: Path, corpus_dir: Path, queries, truth, c
     """Build each engine in its own forked child (one at a time, so builds do not compete, and each RSS is
     its own), then time them all together, then collect each one's quality and memory."""
     ctx = multiprocessing.get_context("fork")
-    servers, procs, out = {}, {}, {}
+    servers, procs, out, finished = {}, {}, {}, False
     try:
         for key in engines:
             n = min(size, cap) if key == "e" else size
@@ -431,10 +431,13 @@ def _measure(engines, size: int, root: Path, corpus_dir: Path, queries, truth, c
         for key, conn in servers.items():
             conn.send("finish")
             out[key] |= conn.recv()
+        finished = True
     finally:
         for key, proc in procs.items():
-            servers[key].close()  # a child still waiting for a query sees the end of its pipe and stops
-            proc.join(timeout=600)
+            if not finished:  # a child waiting for a query would wait forever (its siblings hold its pipe too)
+                proc.terminate()
+            proc.join()
+        for key in engines:
             shutil.rmtree(root / f"index-{key}-{size}", ignore_errors=True)
     return out
 
@@ -521,6 +524,8 @@ def tokenizer_stats(corpus_dir: Path, n: int = 2000) -> dict:
 def run(quick: bool = False, sizes=(100_000,), *, engines=("a", "b", "b2", "c", "d", "e"),
         whoosh_cap: int | None = None, workdir: Path | None = None, log=print) -> dict:
     """Measure every engine on each corpus size; returns {size: {"corpus":…, "engines": {key: …}}}."""
+    if unknown := [k for k in engines if k not in LABELS]:
+        raise ValueError(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(LABELS)}")
     if quick:
         sizes = tuple(min(s, 5_000) for s in sizes)
     cap = whoosh_cap or (2_000 if quick else 10_000)
