@@ -11,7 +11,6 @@ from fastapi.responses import StreamingResponse
 
 from clientfolio.domain.errors import NothingToChange
 from clientfolio.domain.queries import DOCUMENT_SORTS
-from clientfolio.services.documents import FILINGS
 from clientfolio.entrypoints.api.deps import Caller, caller, vault
 from clientfolio.entrypoints.api.problems import ApiProblem, responses
 from clientfolio.entrypoints.api.schemas import DocumentChanges, DocumentPage, RecordId
@@ -32,7 +31,7 @@ Tags = Annotated[list[str] | None, Query(max_length=50)]
 def list_documents(customer: str | None = Query(None, max_length=16), category: str | None = Query(None, max_length=40),
                    subtype: str | None = Query(None, max_length=40), tag: str | None = Query(None, max_length=40),
                    expires_before: date | None = None, include_deleted: bool = False,
-                   suggestion_pending: bool = False, filing: Literal[*FILINGS] | None = None,
+                   suggestion_pending: bool = False, filing: Literal[*documents.FILINGS] | None = None,
                    sort: Literal[*DOCUMENT_SORTS] = "id",
                    limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=10_000_000),
                    who: Caller = Depends(caller), v: Vault = Depends(vault)):
