@@ -54,7 +54,6 @@ LABELS = {
     "e": "Whoosh, jieba words",
     "f": "plaintext PostgreSQL tsvector + GIN, jieba words",
 }
-KEYED = ("a", "b", "b2")  # engines that take a Visibility (timed again as a restricted user)
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"  # --pg-url; engines run in forked children
 
 
@@ -334,10 +333,10 @@ def _engine_server(key: str, folder: Path, corpus_dir: Path, n_docs: int, querie
     try:
         textnorm.analyze("预热 warm-up")  # segmenter, stemmer and OpenCC loaded before the clock starts
         eng = make_engine(key, folder)
-        conn.send(_build(eng, folder, corpus_dir, n_docs))
+        built = _build(eng, folder, corpus_dir, n_docs) | {"takes_visibility": isinstance(eng, KeyedEngine)}
         for q in queries:  # warm-up pass
             eng.top(q.text)
-        conn.send("ready")
+        conn.send(built)
         restricted = Visibility(include_sensitive=False, owner_id=7)  # own customers, no sensitive documents
         while (msg := conn.recv()) != "finish":
             i, as_restricted = msg
@@ -410,9 +409,6 @@ def _measure(engines, size: int, root: Path, corpus_dir: Path, queries, truth, c
             proc.start()
             child.close()
             built = parent.recv()
-            if "error" not in built:
-                ready = parent.recv()
-                built = ready if isinstance(ready, dict) else built
             out[key] = {"engine": key, "label": LABELS[key], **built, "build_wall_s": time.perf_counter() - t0,
                         "loadavg_1m_after": os.getloadavg()[0]}  # other work skews absolute numbers
             if "error" in built:
@@ -425,7 +421,7 @@ def _measure(engines, size: int, root: Path, corpus_dir: Path, queries, truth, c
             for q, x in zip(queries, ms):
                 lat[q.kind].append(x)
             out[key]["latency"] = {kind: _latency(v) for kind, v in lat.items()} | {"all": _latency(ms)}
-        keyed = {k: s for k, s in servers.items() if k in KEYED}  # the permission filter's cost
+        keyed = {k: s for k, s in servers.items() if out[k]["takes_visibility"]}  # the permission filter's cost
         for key, ms in _timed(keyed, queries, restricted=True).items():
             out[key]["latency"]["all, restricted user"] = _latency(ms)
         for key, conn in servers.items():

@@ -51,6 +51,7 @@ __all__ = ["IndexedDocument", "SearchFilters", "SearchHit", "SearchResult", "Vis
 FORMAT = 2  # bump when tokenization, hashing or fields change: an index of another format starts over
 HASH_BYTES = 12
 WRITER_HEAP_BYTES = 100_000_000  # below ~100 MB, segment flushes and merges of the keyed terms dominate
+SMALL_WRITER_HEAP_BYTES = 15_000_000  # a writer that only collects files or probes the lock (tantivy's minimum)
 MAX_LIMIT = 100_000
 RESTRICTION_CACHE = 256  # (filters, visibility) pairs whose permission and filter clauses are kept built
 CACHE_ENTRIES = 262_144  # distinct tokens per stream whose hashes stay memoized (LRU), ~40 MB each at most
@@ -81,15 +82,20 @@ class IndexBusy(Conflict):
     code = "index-busy"
 
 
+def _is_lock_refusal(exc: ValueError) -> bool:
+    """tantivy's answer when another writer, in this process or another, holds the index's lock."""
+    return "lock" in str(exc).lower()
+
+
 def _writer_alive(index_dir: Path) -> bool:
     """Whether some process holds the writer lock of the tantivy index in `index_dir` (a worker of an older
     version, in a rolling upgrade): asked of tantivy itself, by trying to take the lock and letting it go."""
     if not (index_dir / "meta.json").exists():
         return False
     try:
-        writer = tantivy.Index.open(str(index_dir)).writer(heap_size=15_000_000, num_threads=1)
+        writer = tantivy.Index.open(str(index_dir)).writer(heap_size=SMALL_WRITER_HEAP_BYTES, num_threads=1)
     except ValueError as exc:
-        return "lock" in str(exc).lower()  # anything else: an unreadable old index, about to be removed
+        return _is_lock_refusal(exc)  # anything else: an unreadable old index, about to be removed
     del writer  # dropping it releases the lock at once
     return False
 
@@ -246,7 +252,7 @@ class KeyedSearchIndex:
             try:
                 self._writer = self._index.writer(heap_size=self._heap, num_threads=1)
             except ValueError as exc:
-                if "lock" in str(exc).lower():
+                if _is_lock_refusal(exc):
                     raise IndexBusy(f"another process is writing the search index at {self.path}; "
                                     "run a single indexing worker") from None
                 raise
@@ -322,7 +328,7 @@ class KeyedSearchIndex:
                 self._writer.commit()
                 self._writer.wait_merging_threads()
                 self._writer = None
-                gc = self._index.writer(heap_size=15_000_000, num_threads=1)
+                gc = self._index.writer(heap_size=SMALL_WRITER_HEAP_BYTES, num_threads=1)
                 gc.garbage_collect_files()  # segment files left over from merges
                 gc.wait_merging_threads()
                 self._index.reload()
